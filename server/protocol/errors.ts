@@ -1,0 +1,20 @@
+/**
+ * Protocol-level failures. A ProtocolError means the byte stream from one peer cannot be trusted any
+ * more: the server answers `-ERR Protocol error: <message>` and closes that connection only.
+ */
+export class ProtocolError extends Error {
+  readonly code = 'KV_ERR_PROTOCOL';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** An error reply (`-ERR ...`) received from a server, kept apart from transport failures. */
+export class ReplyError extends Error {
+  readonly code = 'KV_ERR_REPLY';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplyError';
+  }
+}
