@@ -1,0 +1,266 @@
+import type { Socket } from 'node:net';
+import { RequestDecoder, type RequestLimits } from './protocol/decoder.js';
+import { RespWriter } from './protocol/encoder.js';
+import { ProtocolError } from './protocol/errors.js';
+import { lookupCommand, type ClientState, type CommandContext, type CommandSpec } from './commands.js';
+
+/** What a connection needs from the server beyond the command context. */
+export interface ConnectionHost {
+  readonly ctx: CommandContext;
+  readonly limits: RequestLimits;
+  /** Group commit (appendfsync always): a promise that resolves when logged writes are durable, or null. */
+  flushForAck(): Promise<void> | null;
+  onClose(connection: Connection): void;
+  /** --log-requests: called once per GET/SET/DEL when enabled. */
+  logRequest(command: string, key: string, result: string, micros: number): void;
+}
+
+/**
+ * One writer shared by every connection: the event loop serves one connection at a time, and a
+ * batch's replies are handed to the socket before the next connection runs. When the socket
+ * could not send them at once it keeps the buffer, and the writer starts a fresh one (detach).
+ */
+const sharedOut = new RespWriter();
+
+/** Replies beyond this many bytes in the shared writer are sent before the batch ends. */
+const FLUSH_THRESHOLD_BYTES = 256 * 1024;
+
+let nextClientId = 1;
+
+/**
+ * One client connection: reads commands, runs them in order, and writes each read's replies in
+ * one socket write. Reading pauses while replies wait (async commands, group commit, a client
+ * that does not read its replies), which keeps memory per client bounded and replies in order.
+ */
+export class Connection implements ClientState {
+  readonly id = nextClientId++;
+  readonly address: string;
+  name = '';
+  authenticated: boolean;
+  closeAfterReply = false;
+
+  private readonly decoder: RequestDecoder;
+  /** Argument slots reused for every command of this connection. */
+  private readonly args: string[] = [];
+  /** Commands are not run while an earlier reply is still pending (async command or durable write). */
+  private waiting = false;
+  private closed = false;
+  /** appendfsync always: where each write command's reply starts and ends in the batch. */
+  private readonly writeReplySpans: number[] = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly host: ConnectionHost,
+  ) {
+    this.address = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.authenticated = host.ctx.config.requirePass === null;
+    this.decoder = new RequestDecoder(host.limits);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+  }
+
+  private onData(chunk: Buffer): void {
+    this.decoder.append(chunk);
+    if (!this.waiting) this.run();
+  }
+
+  private onDrain(): void {
+    if (!this.waiting && !this.closed) {
+      this.socket.resume();
+      this.run();
+    }
+  }
+
+  /** Runs every buffered command, writes the replies, and decides whether to keep reading. */
+  private run(): void {
+    const out = sharedOut;
+    out.reset();
+    const durable = this.host.ctx.config.appendOnly && this.host.ctx.config.appendFsync === 'always';
+    this.writeReplySpans.length = 0;
+    const args = this.args;
+    const ctx = this.host.ctx;
+    while (!this.closed) {
+      let argc: number;
+      try {
+        argc = this.decoder.next(args);
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        ctx.stats.protocolErrors++;
+        out.error(`ERR Protocol error: ${err.message}`);
+        this.closeAfterReply = true;
+        break;
+      }
+      if (argc === 0) break;
+      ctx.stats.commandsProcessed++;
+      const command = lookupCommand(args[0]!);
+      if (command === undefined) {
+        unknownCommand(out, args, argc);
+        continue;
+      }
+      const problem = this.refusal(command, argc);
+      if (problem !== null) {
+        out.error(problem);
+        continue;
+      }
+      command.calls++;
+      if (command.async) {
+        this.runAsync(command, argc, out);
+        return;
+      }
+      const replyStart = out.length;
+      try {
+        if (ctx.config.logRequests || ctx.config.injectCpuUs > 0) this.runInstrumented(command, argc, out);
+        else command.handler(ctx, this, args, argc, out);
+      } catch (err) {
+        // A bug in a handler must not take the server down with every other client.
+        out.length = replyStart;
+        out.error(`ERR internal error in '${command.name}': ${(err as Error).message}`);
+        ctx.log.error({ err, command: command.name }, 'command failed');
+      }
+      if (durable && command.write) this.writeReplySpans.push(replyStart, out.length);
+      if (this.closeAfterReply) break;
+      if (out.length > FLUSH_THRESHOLD_BYTES && !durable) {
+        this.send(out);
+        out.reset();
+        if (this.socket.writableLength > ctx.config.maxOutputBytes) break;
+      }
+    }
+    this.decoder.compact();
+    this.finishBatch(out, durable);
+  }
+
+  /** Sends the batch's replies, after the group commit when writes must be durable first. */
+  private finishBatch(out: RespWriter, durable: boolean): void {
+    if (durable && this.writeReplySpans.length > 0) {
+      const pending = this.host.flushForAck();
+      if (pending !== null) {
+        const replies = Buffer.from(out.view());
+        const spans = this.writeReplySpans.slice();
+        out.reset();
+        this.waiting = true;
+        this.socket.pause();
+        pending.then(
+          () => this.resumeWith(replies),
+          (err: unknown) => this.resumeWith(replaceWriteReplies(replies, spans, `ERR write not persisted, not acknowledged: ${(err as Error).message}`)),
+        );
+        return;
+      }
+    }
+    if (out.length > 0) this.send(out);
+    this.afterSend();
+  }
+
+  private resumeWith(replies: Buffer): void {
+    this.waiting = false;
+    if (this.closed) return;
+    this.socket.write(replies);
+    this.socket.resume();
+    this.afterSend();
+    if (!this.closed && this.decoder.bufferedBytes > 0 && this.socket.writableLength <= this.host.ctx.config.maxOutputBytes) this.run();
+  }
+
+  private afterSend(): void {
+    if (this.closeAfterReply) {
+      this.socket.end();
+      this.close();
+    } else if (this.socket.writableLength > this.host.ctx.config.maxOutputBytes) {
+      // The client is not reading its replies: stop reading its requests until it catches up.
+      this.socket.pause();
+    }
+  }
+
+  private runAsync(command: CommandSpec, argc: number, out: RespWriter): void {
+    // Replies so far go first; the async reply follows in order once it is ready.
+    if (out.length > 0) this.send(out);
+    out.reset();
+    this.waiting = true;
+    this.socket.pause();
+    const own = new RespWriter(256);
+    const args = this.args.slice(0, argc);
+    Promise.resolve(command.handler(this.host.ctx, this, args, argc, own)).then(
+      () => this.resumeWith(Buffer.from(own.view())),
+      (err: unknown) => {
+        own.reset();
+        own.error(`ERR ${(err as Error).message}`);
+        this.resumeWith(Buffer.from(own.view()));
+      },
+    );
+  }
+
+  private runInstrumented(command: CommandSpec, argc: number, out: RespWriter): void {
+    const started = process.hrtime.bigint();
+    const before = out.length;
+    command.handler(this.host.ctx, this, this.args, argc, out);
+    const injectUs = this.host.ctx.config.injectCpuUs;
+    if (injectUs > 0) spin(injectUs);
+    if (this.host.ctx.config.logRequests && (command.name === 'get' || command.name === 'set' || command.name === 'del')) {
+      const micros = Number(process.hrtime.bigint() - started) / 1000;
+      const reply = out.buf.toString('latin1', before, Math.min(out.length, before + 40)).split('\r\n')[0]!;
+      this.host.logRequest(command.name, this.args[1]!, reply, micros);
+    }
+  }
+
+  /** Null if the command may run now, else the error reply. */
+  private refusal(command: CommandSpec, argc: number): string | null {
+    if (command.arity > 0 ? argc !== command.arity : argc < -command.arity) {
+      return `ERR wrong number of arguments for '${command.name}' command`;
+    }
+    if (!this.authenticated && !command.noAuth) return 'NOAUTH Authentication required.';
+    if (command.write) {
+      const blocked = this.host.ctx.durability.writeBlockedReason();
+      if (blocked !== null) return `MISCONF ${blocked}`;
+    }
+    return null;
+  }
+
+  private send(out: RespWriter): void {
+    this.socket.write(out.view());
+    // A write the kernel took whole leaves nothing queued; otherwise the socket now owns the buffer.
+    if (this.socket.writableLength > 0) out.detach();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.destroy();
+    this.host.onClose(this);
+  }
+
+  /** Ends the connection from the server side (shutdown, limits). */
+  end(reply?: string): void {
+    if (this.closed) return;
+    if (reply !== undefined) this.socket.end(`-${reply}\r\n`);
+    else this.socket.end();
+    this.closed = true;
+    this.host.onClose(this);
+  }
+}
+
+function unknownCommand(out: RespWriter, args: string[], argc: number): void {
+  const shown = args.slice(1, Math.min(argc, 4)).map((a) => `'${a.length > 64 ? `${a.slice(0, 64)}...` : a}'`).join(' ');
+  const name = args[0]!.length > 128 ? `${args[0]!.slice(0, 128)}...` : args[0]!;
+  out.error(`ERR unknown command '${name}', with args beginning with: ${shown}`);
+}
+
+/** Rebuilds a batch's replies with every write command's reply replaced by an error. */
+function replaceWriteReplies(replies: Buffer, spans: number[], message: string): Buffer {
+  const out = new RespWriter(replies.length + 64);
+  let at = 0;
+  for (let i = 0; i < spans.length; i += 2) {
+    out.raw(replies.subarray(at, spans[i]!));
+    out.error(message);
+    at = spans[i + 1]!;
+  }
+  out.raw(replies.subarray(at));
+  return Buffer.from(out.view());
+}
+
+/** Busy-waits `micros` microseconds: the --inject-cpu-us testing aid. */
+function spin(micros: number): void {
+  const until = process.hrtime.bigint() + BigInt(Math.round(micros * 1000));
+  while (process.hrtime.bigint() < until) {
+    // Spinning on purpose: this simulates CPU work per request.
+  }
+}
