@@ -66,6 +66,7 @@ function declareOptions(argv: string[]) {
       return true;
     })
     .strict()
+    .wrap(100)
     .help()
     .version(false);
 }
