@@ -57,8 +57,11 @@ export type ConnectionState =
 export interface ConnectionEvents {
   /** A TCP connection was established. */
   connect: [];
-  /** The connection was lost; all requests pending on it have been rejected with `error`. */
-  disconnect: [error: ConnectionError];
+  /**
+   * The connection was lost; every request pending on it has been rejected. `error` says why:
+   * a TimeoutError if it was closed because a request timed out, else a ConnectionError.
+   */
+  disconnect: [error: ConnectionError | TimeoutError];
 }
 
 const DEFAULTS = {
@@ -310,7 +313,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * The connection is gone (error, close, connect timeout, request timeout, protocol error):
    * rejects everything pending on it and schedules the reconnect. Ignores stale sockets.
    */
-  private lose(socket: Socket, detail: string, cause: unknown): void {
+  private lose(socket: Socket, detail: string, cause: unknown, reason: TimeoutError | null = null): void {
     if (socket !== this.socket) return;
     this.socket = null;
     this.clearConnectTimer();
@@ -329,7 +332,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         this.stateValue = 'idle';
       }
     }
-    this.emit('disconnect', error);
+    this.emit('disconnect', reason ?? error);
   }
 
   private readonly reconnect = (): void => {
@@ -337,18 +340,25 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.stateValue === 'waiting') this.open();
   };
 
-  /** Rejects every pending request: timed-out ones (deadline ≤ nowMs) with TimeoutError, the rest with `error`. */
-  private rejectAll(error: Error, nowMs: number | null): void {
+  /**
+   * Rejects every pending request: timed-out ones (deadline ≤ nowMs) with TimeoutError, the rest
+   * with `error`. Returns the first TimeoutError, null if none.
+   */
+  private rejectAll(error: Error, nowMs: number | null): TimeoutError | null {
     this.clearDeadlineTimer();
+    let firstTimeout: TimeoutError | null = null;
     let record: PendingRequest | undefined;
     while ((record = this.pending.shift()) !== undefined) {
       if (nowMs !== null && record.deadlineMs <= nowMs) {
-        record.reject(new TimeoutError(this.server, record.timeoutMs));
+        const timeout = new TimeoutError(this.server, record.timeoutMs);
+        firstTimeout ??= timeout;
+        record.reject(timeout);
       } else {
         record.reject(error);
       }
       this.recycle(record);
     }
+    return firstTimeout;
   }
 
   private armDeadlineTimer(atMs: number): void {
@@ -377,10 +387,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (earliestMs !== Infinity) this.armDeadlineTimer(earliestMs);
       return;
     }
-    const phaseDetail = 'closed because an earlier request on it timed out (replies are matched by order)';
-    const error = new ConnectionError(this.server, this.socketConnected ? 'open' : 'connect', phaseDetail);
-    this.rejectAll(error, nowMs);
-    if (this.socket) this.lose(this.socket, phaseDetail, null);
+    const detail = 'closed because an earlier request on it timed out (replies are matched by order)';
+    const error = new ConnectionError(this.server, this.socketConnected ? 'open' : 'connect', detail);
+    const reason = this.rejectAll(error, nowMs);
+    if (this.socket) this.lose(this.socket, detail, reason, reason);
     this.wakeCloseWaiters();
   };
 
