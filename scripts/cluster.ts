@@ -1,0 +1,245 @@
+// `npm run cluster -- --num_servers 3`: a local kvring cluster for demos and manual testing.
+//
+// Starts N servers (ports base_port, base_port+1, ...) through server/spawn.ts, each with its own
+// data folder under --dir (kept between runs, so data survives a restart) and its request log
+// next to it; writes the cluster file the command-line client reads; shows one status line per
+// server (address, pid, state, keys); on Ctrl-C / SIGTERM stops them all gracefully (each takes a
+// final snapshot) and removes the cluster file. If one server fails to start, the others are
+// stopped and the script exits 1 with that server's error. When every server has exited (e.g.
+// `npm run client -- END --all_servers`), the script cleans up and exits too.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import yargs from 'yargs';
+import { spawnServer, type ExitStatus, type RunningServer } from '../server/spawn.js';
+import { KvCluster } from '../client/cluster.js';
+import {
+  clusterFilePath,
+  isProcessAlive,
+  readClusterFile,
+  removeClusterFile,
+  writeClusterFile,
+} from '../client/servers-file.js';
+
+interface Settings {
+  numServers: number;
+  basePort: number;
+  host: string;
+  dir: string;
+  logRequests: boolean;
+  statusIntervalSec: number;
+  serverArgs: string[];
+}
+
+/** Per-server state shown in the status block. */
+interface ServerStatus {
+  server: RunningServer;
+  logFile: string;
+  keys: number | null;
+  state: 'up' | 'unreachable' | 'exited';
+  exit: ExitStatus | null;
+}
+
+function parseSettings(argv: string[]): Settings {
+  const parsed = yargs(argv)
+    .scriptName('npm run cluster --')
+    .usage('$0 [options]\n\nStarts a local kvring cluster and writes the server list where `npm run client` finds it. Ctrl-C stops it.')
+    .option('num-servers', { alias: 'num_servers', type: 'number', default: 3, describe: 'how many servers to start' })
+    .option('base-port', { alias: 'base_port', type: 'number', default: 7001, describe: 'port of the first server; the others follow (7001, 7002, ...)' })
+    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address the servers listen on' })
+    .option('dir', { type: 'string', default: '.kvring/data', describe: 'data folder: one sub-folder (server-PORT/) and one request log (server-PORT.log) per server; kept between runs' })
+    .option('log-requests', { alias: 'log_requests', type: 'boolean', default: true, describe: 'log every request to server-PORT.log (--no-log-requests to turn off)' })
+    .option('status-interval', { alias: 'status_interval', type: 'number', default: 2, describe: 'seconds between status refreshes (keys per server); 0 = show once' })
+    .option('server-args', { alias: 'server_args', type: 'string', default: '', describe: 'extra flags for every server, e.g. "--appendonly yes --snapshot-interval 1"' })
+    .check((a) => {
+      if (!Number.isSafeInteger(a['num-servers']) || a['num-servers'] < 1 || a['num-servers'] > 100) {
+        throw new Error(`--num-servers must be a whole number from 1 to 100, got ${a['num-servers']}`);
+      }
+      const base = a['base-port'];
+      if (!Number.isSafeInteger(base) || base < 1 || base + a['num-servers'] - 1 > 65535) {
+        throw new Error(`--base-port must be a port such that all ${a['num-servers']} servers fit below 65536, got ${base}`);
+      }
+      if (!Number.isFinite(a['status-interval']) || a['status-interval'] < 0) {
+        throw new Error(`--status-interval must be a number of seconds ≥ 0, got ${a['status-interval']}`);
+      }
+      return true;
+    })
+    .strict()
+    .help()
+    .version(false)
+    .parseSync();
+  return {
+    numServers: parsed['num-servers'],
+    basePort: parsed['base-port'],
+    host: parsed.host,
+    dir: resolve(parsed.dir),
+    logRequests: parsed['log-requests'],
+    statusIntervalSec: parsed['status-interval'],
+    serverArgs: parsed['server-args'].split(/\s+/).filter((s) => s !== ''),
+  };
+}
+
+/** Last lines of a server's log file, for start-up errors that went there instead of stderr. */
+function logTail(path: string, lines = 5): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch (err) {
+    return `(no log: ${(err as Error).message})`;
+  }
+}
+
+function statusLines(statuses: readonly ServerStatus[], cwd: string): string[] {
+  return statuses.map((s) => {
+    const keys = s.keys === null ? '-' : String(s.keys);
+    const state =
+      s.state === 'exited' && s.exit !== null
+        ? `exited (${s.exit.signal ?? `code ${s.exit.code}`})`
+        : s.state;
+    return `  ${s.server.address.padEnd(21)} pid ${String(s.server.pid).padEnd(8)} ${state.padEnd(18)} keys ${keys.padEnd(9)} log ${relative(cwd, s.logFile)}`;
+  });
+}
+
+async function main(): Promise<number> {
+  const settings = parseSettings(process.argv.slice(2));
+  const cwd = process.cwd();
+  const clusterFile = clusterFilePath();
+
+  const existing = readClusterFile(clusterFile);
+  if (existing !== null && existing.supervisorPid !== process.pid && isProcessAlive(existing.supervisorPid)) {
+    process.stderr.write(
+      `cluster: a cluster is already running (pid ${existing.supervisorPid}: ${existing.servers.join(', ')}); ` +
+        `stop it with Ctrl-C in its terminal or \`kill ${existing.supervisorPid}\`, or set KVRING_CLUSTER_FILE for a second one\n`,
+    );
+    return 1;
+  }
+
+  mkdirSync(settings.dir, { recursive: true });
+  const ports = Array.from({ length: settings.numServers }, (_, i) => settings.basePort + i);
+  const logFiles = ports.map((port) => join(settings.dir, `server-${port}.log`));
+
+  // Started in parallel; whatever happens, every server that did start is in `running`.
+  const running: RunningServer[] = [];
+  const started = await Promise.allSettled(
+    ports.map(async (port, i) => {
+      const logArgs = settings.logRequests ? ['--log-requests'] : [];
+      const server = await spawnServer({
+        port,
+        host: settings.host,
+        dir: join(settings.dir, `server-${port}`),
+        keepDir: true,
+        args: [...logArgs, '--log-file', logFiles[i]!, ...settings.serverArgs],
+      });
+      running.push(server);
+      return server;
+    }),
+  );
+  const failedIndex = started.findIndex((r) => r.status === 'rejected');
+  if (failedIndex !== -1) {
+    await Promise.all(running.map((s) => s.stop()));
+    const reason = (started[failedIndex] as PromiseRejectedResult).reason as Error;
+    process.stderr.write(
+      `cluster: server on port ${ports[failedIndex]} failed to start; stopped the others.\n${reason.message.trim()}\n` +
+        `last lines of ${relative(cwd, logFiles[failedIndex]!)}:\n${logTail(logFiles[failedIndex]!)}\n`,
+    );
+    return 1;
+  }
+  const servers = started.map((r) => (r as PromiseFulfilledResult<RunningServer>).value);
+  const statuses: ServerStatus[] = servers.map((server, i) => ({ server, logFile: logFiles[i]!, keys: null, state: 'up', exit: null }));
+
+  writeClusterFile(clusterFile, {
+    servers: servers.map((s) => s.address),
+    pids: servers.map((s) => s.pid),
+    supervisorPid: process.pid,
+    dataDir: settings.dir,
+    startedAt: new Date().toISOString(),
+  });
+
+  const client = new KvCluster(servers.map((s) => s.address), { requestTimeoutMs: 1000, probeIntervalMs: 500 });
+  const tty = process.stdout.isTTY === true;
+  let shownLines = 0;
+  let lastShown = '';
+  const show = (): void => {
+    const lines = statusLines(statuses, cwd);
+    const text = lines.join('\n');
+    if (text === lastShown) return;
+    // On a terminal the block is redrawn in place; in a pipe or file it is appended when it changes.
+    if (tty && shownLines > 0) process.stdout.write(`\x1b[${shownLines}F\x1b[J`);
+    process.stdout.write(`${text}\n`);
+    shownLines = lines.length;
+    lastShown = text;
+  };
+
+  const refresh = async (): Promise<void> => {
+    await Promise.all(
+      statuses.map(async (s) => {
+        if (s.state === 'exited') return;
+        try {
+          s.keys = await client.dbsize(s.server.address);
+          s.state = 'up';
+        } catch {
+          // Shown in the status line: the server is busy, stopped (SIGSTOP) or gone.
+          if (s.state === 'up') s.state = 'unreachable';
+        }
+      }),
+    );
+    show();
+  };
+
+  let stopping: Promise<number> | null = null;
+  let refreshTimer: NodeJS.Timeout | null = null;
+
+  /** Stops every server (final snapshots), removes the cluster file; resolves with the exit code. */
+  const stopAll = (why: string): Promise<number> => {
+    if (stopping !== null) return stopping;
+    stopping = (async () => {
+      if (refreshTimer !== null) clearInterval(refreshTimer);
+      process.stdout.write(`cluster: ${why}; stopping ${servers.length} server(s) (final snapshots)...\n`);
+      const exits = await Promise.all(servers.map((s) => s.stop({ timeoutMs: 15_000 })));
+      client.destroy();
+      removeClusterFile(clusterFile, process.pid);
+      const bad = exits
+        .map((e, i) => ({ e, address: servers[i]!.address }))
+        .filter(({ e }) => e.code !== 0);
+      for (const { e, address } of bad) {
+        process.stderr.write(`cluster: ${address} ended with ${e.signal ?? `exit code ${e.code}`}\n`);
+      }
+      process.stdout.write(`cluster: stopped; data kept in ${relative(cwd, settings.dir) || '.'}\n`);
+      return bad.length === 0 ? 0 : 1;
+    })();
+    return stopping;
+  };
+
+  const done = new Promise<number>((resolveDone) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.on(signal, () => {
+        void stopAll(`${signal} received`).then(resolveDone);
+      });
+    }
+    for (const s of statuses) {
+      void s.server.exited.then((exit) => {
+        s.state = 'exited';
+        s.exit = exit;
+        if (stopping !== null) return;
+        process.stderr.write(`cluster: ${s.server.address} (pid ${s.server.pid}) exited with ${exit.signal ?? `code ${exit.code}`}\n`);
+        // The message went below the block: draw a fresh block under it rather than over it.
+        shownLines = 0;
+        lastShown = '';
+        show();
+        if (statuses.every((x) => x.state === 'exited')) void stopAll('every server has exited').then(resolveDone);
+      });
+    }
+  });
+
+  // The ready line comes first and the status block last, so a terminal can redraw the block in place.
+  process.stdout.write(
+    `cluster ready: ${servers.length} server(s); cluster file ${relative(cwd, clusterFile)}; data in ${relative(cwd, settings.dir) || '.'}\n` +
+      `  try: npm run client -- PUT key1 value1   (Ctrl-C stops the cluster)\n`,
+  );
+  await refresh();
+  if (settings.statusIntervalSec > 0) {
+    refreshTimer = setInterval(() => void refresh(), settings.statusIntervalSec * 1000);
+  }
+  return done;
+}
+
+process.exitCode = await main();
