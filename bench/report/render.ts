@@ -1,11 +1,66 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { RunResult } from '../results.js';
+import { latencyThroughputData, operationsIn, percentileData, scalingData, timelineData } from './chart-data.js';
+import { renderLatencyThroughput, renderPercentiles, renderScaling, renderTimeline, type ChartSize, DEFAULT_SIZE } from './charts.js';
+import { renderIndexHtml, type ChartRef } from './html.js';
+
+// The report of one run: every chart as PNG plus index.html, written into the run's folder.
+// The bench harness calls writeReports at the end of every run; `npm run report` calls it again
+// for a stored results.json.
+
+const OP_NAMES = { get: 'GET', put: 'PUT', delete: 'DELETE' } as const;
 
 /**
- * Writes every report for one run into its folder (charts, index.html) and returns the paths.
- * Placeholder until the chart renderer lands: writes nothing.
+ * Writes every report for one run into `runDir` (created if missing): `<op>-latency-vs-throughput.png`
+ * and `<op>-percentiles.png` per operation, `scaling.png`, `timeline.png` and `index.html`.
+ * Returns the written paths, index.html last.
  */
-export async function writeReports(result: RunResult, runDir: string): Promise<string[]> {
-  void result;
-  void runDir;
-  return [];
+export async function writeReports(result: RunResult, runDir: string, size: ChartSize = DEFAULT_SIZE): Promise<string[]> {
+  await mkdir(runDir, { recursive: true });
+  const written: string[] = [];
+  const charts: ChartRef[] = [];
+  const emit = async (file: string, png: Buffer, title: string, caption: string): Promise<void> => {
+    const path = join(runDir, file);
+    await writeFile(path, png);
+    written.push(path);
+    charts.push({ file, title, caption });
+  };
+
+  for (const op of operationsIn(result)) {
+    const lt = latencyThroughputData(result, op);
+    if (lt.series.length > 0) {
+      await emit(
+        `${op}-latency-vs-throughput.png`,
+        await renderLatencyThroughput(lt, size),
+        `${OP_NAMES[op]} latency vs throughput`,
+        'Each colour is a server count; solid lines are p99, dashed p50, on a log axis. Where a line turns upward is the saturation knee; the dotted verticals mark the closed-loop maximum. Crosses are client-bound steps (the load generator was the limit), stars the highest throughput meeting the --slo objective.',
+      );
+    }
+    const pd = percentileData(result, op);
+    if (pd && pd.curves.length > 0) {
+      await emit(
+        `${op}-percentiles.png`,
+        await renderPercentiles(pd, size),
+        `${OP_NAMES[op]} latency by percentile`,
+        `HdrHistogram-style: latency at every percentile of the ${pd.serverCount}-server steps, one line per load level, light = low load, dark = high. The tail is on the right; a line that rises early means queueing at that load.`,
+      );
+    }
+  }
+  const sd = scalingData(result);
+  if (sd.lines.some((l) => l.points.length > 0)) {
+    await emit('scaling.png', await renderScaling(sd, size), 'Scaling', 'Maximum throughput for each number of servers; the grey dotted line is perfect linear scaling from the smallest ring.');
+  }
+  if (result.intervals.length > 0) {
+    await emit(
+      'timeline.png',
+      await renderTimeline(timelineData(result), size),
+      'Timeline',
+      'Throughput and p99 latency for every second of the run; the background tint is the server count of the step, red triangles are seconds with errors, vertical lines are events (kills, restarts).',
+    );
+  }
+  const indexPath = join(runDir, 'index.html');
+  await writeFile(indexPath, renderIndexHtml(result, charts));
+  written.push(indexPath);
+  return written;
 }

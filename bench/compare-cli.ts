@@ -1,0 +1,147 @@
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compareRuns, METRICS, noiseFloorFrom, DEFAULT_COMPARE_OPTIONS, type CompareOptions, type Comparison, type Metric } from './compare.js';
+import { comparisonMarkdown, comparisonText } from './markdown.js';
+import { latencyThroughputData, operationsIn } from './report/chart-data.js';
+import { renderOverlay } from './report/charts.js';
+import { flagTable, parseCliArgs, parsePercent, reportFailure, type OptionSpec } from './report/cli-args.js';
+import { ReportUsageError } from './report/errors.js';
+import { readSide } from './report/load-results.js';
+import type { RunResult } from './results.js';
+
+// `npm run compare -- <baseline> <candidate>`: the table on stdout, optional markdown and overlay
+// charts, and the exit code a CI job trusts: 0 no regression, 1 regression, 2 could not compare.
+
+export const COMPARE_OPTIONS = {
+  max_regression: { type: 'string', default: '5%', describe: 'smallest worsening that fails, in percent ("5%" or "5"); raised to the noise floor when --noise is given' },
+  alpha: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.alpha, describe: 'significance level of the one-sided Mann–Whitney U test (with ≥ --min_trials trials a side)' },
+  min_trials: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.minTrials, describe: 'trials a side needed for the significance test; with fewer, medians are compared to the threshold only' },
+  gate: { type: 'string', default: DEFAULT_COMPARE_OPTIONS.gate.join(','), describe: `metrics whose regression fails the comparison, comma-separated: ${METRICS.join(', ')} (others are reported only)` },
+  noise: { type: 'string', array: true, describe: 'two A/A runs of the same build (files or folders): their largest step difference is the noise floor, and thresholds rise to it' },
+  markdown: { type: 'string', describe: 'also write the markdown summary to this file (it is appended to $GITHUB_STEP_SUMMARY when that is set)' },
+  chart_dir: { type: 'string', default: 'reports/compare', describe: 'folder for the overlay charts <op>-overlay.png' },
+  charts: { type: 'boolean', default: true, describe: 'draw the overlay charts (--no-charts to skip)' },
+  json: { type: 'boolean', default: false, describe: 'print the comparison as JSON on stdout instead of the table' },
+  seed: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.seed, describe: 'seed of the bootstrap intervals (same inputs + seed → same output)' },
+} as const satisfies Record<string, OptionSpec>;
+
+const USAGE =
+  'Usage: $0 <baseline> <candidate> [options]\n\n' +
+  'Compares two bench runs step by step (results.json files, run folders, or folders of runs whose trials are combined).\n' +
+  'Exit code: 0 no regression, 1 a gated metric regressed (significant and beyond the threshold), 2 inputs could not be compared.';
+
+export interface CompareInvocation {
+  baseline: string;
+  candidate: string;
+  noise: [string, string] | null;
+  options: Partial<CompareOptions>;
+  markdown: string | null;
+  chartDir: string | null;
+  json: boolean;
+}
+
+/** Parses compare's arguments; throws ReportUsageError naming the flag. Null for --help (printed). */
+export function parseCompareArgs(args: string[]): CompareInvocation | { help: string } {
+  const outcome = parseCliArgs('compare', USAGE, COMPARE_OPTIONS, args);
+  if (outcome.kind === 'help') return { help: outcome.text };
+  const a = outcome.argv;
+  const positional = a._.map(String);
+  if (positional.length !== 2) throw new ReportUsageError(`compare needs exactly two inputs, <baseline> <candidate>, got ${positional.length}`);
+  const gate = String(a['gate'])
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const unknown = gate.filter((m) => !(METRICS as readonly string[]).includes(m));
+  if (unknown.length) throw new ReportUsageError(`--gate: unknown metric(s) ${unknown.join(', ')}; choose from ${METRICS.join(', ')}`);
+  const alpha = Number(a['alpha']);
+  if (!(alpha > 0 && alpha < 1)) throw new ReportUsageError(`--alpha must be between 0 and 1, got ${String(a['alpha'])}`);
+  const minTrials = Number(a['min_trials']);
+  if (!Number.isInteger(minTrials) || minTrials < 1) throw new ReportUsageError(`--min_trials must be an integer ≥ 1, got ${String(a['min_trials'])}`);
+  const seed = Number(a['seed']);
+  if (!Number.isInteger(seed)) throw new ReportUsageError(`--seed must be an integer, got ${String(a['seed'])}`);
+  const noiseArg = a['noise'];
+  let noise: [string, string] | null = null;
+  if (noiseArg !== undefined) {
+    const list = (Array.isArray(noiseArg) ? noiseArg : [noiseArg]).map(String);
+    if (list.length !== 2) throw new ReportUsageError(`--noise needs two A/A runs of the same build, --noise <a> <b>, got ${list.length}`);
+    noise = [list[0]!, list[1]!];
+  }
+  return {
+    baseline: positional[0]!,
+    candidate: positional[1]!,
+    noise,
+    options: { maxRegression: parsePercent('max_regression', a['max_regression']), alpha, minTrials, gate: gate as Metric[], seed },
+    markdown: typeof a['markdown'] === 'string' ? a['markdown'] : null,
+    chartDir: a['charts'] === false ? null : String(a['chart_dir']),
+    json: a['json'] === true,
+  };
+}
+
+/** Writes `<op>-overlay.png` per operation both runs measured; returns the paths. */
+export async function writeOverlays(baseline: RunResult, candidate: RunResult, comparison: Comparison, dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  const ops = operationsIn(baseline).filter((op) => operationsIn(candidate).includes(op));
+  for (const op of ops) {
+    const b = latencyThroughputData(baseline, op);
+    const c = latencyThroughputData(candidate, op);
+    if (b.series.length === 0 && c.series.length === 0) continue;
+    const verdict = comparison.failed ? `${comparison.regressions} regression(s)` : 'no regression';
+    const png = await renderOverlay({
+      title: `${op.toUpperCase()} p99 latency vs throughput: candidate vs baseline`,
+      subtitle: `${c.subtitle} · verdict: ${verdict}`,
+      baselineLabel: comparison.baselineLabel,
+      candidateLabel: comparison.candidateLabel,
+      baseline: b,
+      candidate: c,
+    });
+    const path = join(dir, `${op}-overlay.png`);
+    await writeFile(path, png);
+    written.push(path);
+  }
+  return written;
+}
+
+export async function runCompare(args: string[]): Promise<number> {
+  const inv = parseCompareArgs(args);
+  if ('help' in inv) {
+    process.stdout.write(`${inv.help}\n`);
+    return 0;
+  }
+  const baseline = await readSide(inv.baseline);
+  const candidate = await readSide(inv.candidate);
+  const options: Partial<CompareOptions> = { ...inv.options };
+  if (inv.noise) {
+    const [a, b] = await Promise.all(inv.noise.map((p) => readSide(p)));
+    options.noiseFloor = noiseFloorFrom(a!.result, b!.result, `${inv.noise[0]} vs ${inv.noise[1]}`);
+  }
+  const comparison = compareRuns(baseline.result, candidate.result, options);
+  const charts = inv.chartDir ? await writeOverlays(baseline.result, candidate.result, comparison, inv.chartDir) : [];
+  if (inv.json) process.stdout.write(`${JSON.stringify(comparison, null, 2)}\n`);
+  else process.stdout.write(comparisonText(comparison) + (charts.length ? `overlay charts: ${charts.join(', ')}\n` : ''));
+  const md = comparisonMarkdown(comparison, { charts, baselinePaths: baseline.paths, candidatePaths: candidate.paths });
+  if (inv.markdown) {
+    await mkdir(dirname(inv.markdown), { recursive: true });
+    await writeFile(inv.markdown, md);
+  }
+  const summary = process.env['GITHUB_STEP_SUMMARY'];
+  if (summary) await appendFile(summary, `${md}\n`);
+  return comparison.failed ? 1 : 0;
+}
+
+/** README's flag table for compare. */
+export function compareFlagTable(): string {
+  return flagTable(COMPARE_OPTIONS);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  runCompare(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.exitCode = reportFailure(err);
+    },
+  );
+}

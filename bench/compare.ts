@@ -1,0 +1,297 @@
+import type { RunResult, StepResult } from './results.js';
+import { CompareMismatchError } from './report/errors.js';
+import { groupSteps, type StepGroup } from './report/step-groups.js';
+import { bootstrapMedianRatio, mannWhitneyU, median, seededRandom, smallestOneSidedP, type RatioInterval } from './stats.js';
+
+// Compares a baseline run with a candidate run, step by step, and decides whether the candidate
+// regressed. Pure: RunResults and options in, a Comparison out; printing, files and exit codes
+// live in compare-cli.ts.
+//
+// The rule (README "Comparing runs"): a metric of a step regressed when
+//   1. it is worse by more than the threshold (--max_regression, raised to the machine's noise
+//      floor when A/A runs are given), judged on the medians over trials, and
+//   2. with ≥ --min_trials trials a side, a one-sided Mann–Whitney U test says the candidate's
+//      trials are worse than the baseline's at level α (--alpha).
+// With fewer trials only rule 1 applies and the verdict says it was not tested.
+// Only the gated metrics (--gate, default throughput) can fail the comparison; the others are
+// reported with the same verdicts.
+
+export const METRICS = ['throughput', 'p50', 'p99'] as const;
+export type Metric = (typeof METRICS)[number];
+
+export interface NoiseFloor {
+  /** Where it was measured, e.g. "a1.json vs a2.json". */
+  source: string;
+  /** Largest |relative change| of a step median between two runs of the same build, per metric. */
+  byMetric: Partial<Record<Metric, number>>;
+}
+
+export interface CompareOptions {
+  /** Smallest relative change that counts (0.05 = 5 %). */
+  maxRegression: number;
+  /** Significance level of the one-sided test. */
+  alpha: number;
+  /** Trials a side needed for the significance test. */
+  minTrials: number;
+  /** Metrics whose regression fails the comparison. */
+  gate: readonly Metric[];
+  noiseFloor: NoiseFloor | null;
+  bootstrapIterations: number;
+  /** Seed of the bootstrap resampling: the same inputs always give the same intervals. */
+  seed: number;
+}
+
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
+  maxRegression: 0.05,
+  alpha: 0.05,
+  minTrials: 3,
+  gate: ['throughput'],
+  noiseFloor: null,
+  bootstrapIterations: 2000,
+  seed: 1,
+};
+
+export type MetricVerdict =
+  /** Worse beyond the threshold and significant (or, untested, beyond the threshold). */
+  | 'regression'
+  | 'improvement'
+  /** The medians moved less than the threshold. */
+  | 'unchanged'
+  /** Moved beyond the threshold, but the test could not tell it from noise. */
+  | 'not-significant';
+
+export interface MetricComparison {
+  metric: Metric;
+  /** One value per trial; ops/s for throughput, ms for latencies. */
+  baseline: number[];
+  candidate: number[];
+  baselineMedian: number;
+  candidateMedian: number;
+  /** candidateMedian / baselineMedian − 1. */
+  change: number;
+  /** How much worse, as a fraction: positive = worse (lower throughput, higher latency). */
+  worsening: number;
+  /** One-sided p-value for "candidate worse", null when too few trials to test. */
+  pWorse: number | null;
+  pBetter: number | null;
+  /** Bootstrap 95 % interval of candidate/baseline median ratio, null when too few trials. */
+  ratioInterval: RatioInterval | null;
+  threshold: number;
+  gated: boolean;
+  tested: boolean;
+  verdict: MetricVerdict;
+}
+
+export type StepVerdict = 'regression' | 'improvement' | 'unchanged' | 'not-significant';
+
+export interface StepComparison {
+  key: string;
+  label: string;
+  workload: string;
+  serverCount: number;
+  phase: StepResult['phase'];
+  loadFraction: number | null;
+  baselineTrials: number;
+  candidateTrials: number;
+  /** Either side had a client-bound trial: the numbers may describe the load generator. */
+  clientBound: boolean;
+  metrics: MetricComparison[];
+  /** Worst verdict of the gated metrics (regression > not-significant > improvement > unchanged). */
+  verdict: StepVerdict;
+  /** Some non-gated metric regressed: shown, does not fail the comparison. */
+  ungatedRegression: boolean;
+}
+
+export interface Comparison {
+  baselineLabel: string;
+  candidateLabel: string;
+  options: CompareOptions;
+  steps: StepComparison[];
+  /** Step labels present on one side only. */
+  onlyInBaseline: string[];
+  onlyInCandidate: string[];
+  /** Gated regressions: the comparison fails when > 0. */
+  regressions: number;
+  improvements: number;
+  /** Thresholds actually used, per metric. */
+  thresholds: Record<Metric, number>;
+  warnings: string[];
+  failed: boolean;
+}
+
+/** Metrics that mean something for a step: saturation throughput for closed-loop steps, latency for all. */
+export function metricsFor(phase: StepResult['phase']): Metric[] {
+  // An open-loop step's throughput is the offered rate the harness chose, not a measurement of the
+  // server, so only latency is compared there; closed-loop latency follows from its throughput
+  // and concurrency (Little's law), but its tail is still worth seeing.
+  return phase === 'max' ? ['throughput', 'p50', 'p99'] : ['p50', 'p99'];
+}
+
+/** The per-trial values of a metric: ops/s for throughput, ms for latencies. */
+export function metricValues(group: StepGroup, metric: Metric): number[] {
+  return group.steps.map((s) => {
+    switch (metric) {
+      case 'throughput':
+        return s.achievedOpsPerSec;
+      case 'p50':
+        return s.total.latency.p50Us / 1000;
+      case 'p99':
+        return s.total.latency.p99Us / 1000;
+    }
+  });
+}
+
+export function higherIsBetter(metric: Metric): boolean {
+  return metric === 'throughput';
+}
+
+/** Effective threshold per metric: --max_regression, raised to the A/A noise floor when known. */
+export function thresholdsFor(options: CompareOptions): Record<Metric, number> {
+  const t = {} as Record<Metric, number>;
+  for (const m of METRICS) t[m] = Math.max(options.maxRegression, options.noiseFloor?.byMetric[m] ?? 0);
+  return t;
+}
+
+function compareMetric(metric: Metric, base: number[], cand: number[], options: CompareOptions, threshold: number, random: () => number): MetricComparison {
+  const baselineMedian = median(base);
+  const candidateMedian = median(cand);
+  const change = baselineMedian > 0 ? candidateMedian / baselineMedian - 1 : candidateMedian > 0 ? Infinity : 0;
+  const worsening = higherIsBetter(metric) ? -change : change;
+  const tested = base.length >= options.minTrials && cand.length >= options.minTrials;
+  let pWorse: number | null = null;
+  let pBetter: number | null = null;
+  let ratioInterval: RatioInterval | null = null;
+  if (tested) {
+    const u = mannWhitneyU(cand, base);
+    pWorse = higherIsBetter(metric) ? u.pLess : u.pGreater;
+    pBetter = higherIsBetter(metric) ? u.pGreater : u.pLess;
+    if (baselineMedian > 0) ratioInterval = bootstrapMedianRatio(base, cand, { iterations: options.bootstrapIterations, random });
+  }
+  let verdict: MetricVerdict;
+  const beyond = Math.abs(worsening) > threshold;
+  if (!beyond) verdict = 'unchanged';
+  else if (!tested) verdict = worsening > 0 ? 'regression' : 'improvement';
+  else if (worsening > 0) verdict = pWorse! <= options.alpha ? 'regression' : 'not-significant';
+  else verdict = pBetter! <= options.alpha ? 'improvement' : 'not-significant';
+  return {
+    metric,
+    baseline: base,
+    candidate: cand,
+    baselineMedian,
+    candidateMedian,
+    change,
+    worsening,
+    pWorse,
+    pBetter,
+    ratioInterval,
+    threshold,
+    gated: options.gate.includes(metric),
+    tested,
+    verdict,
+  };
+}
+
+const VERDICT_RANK: Record<StepVerdict, number> = { unchanged: 0, improvement: 1, 'not-significant': 2, regression: 3 };
+
+/** Compares every step the two runs have in common. Throws CompareMismatchError when there is none. */
+export function compareRuns(baseline: RunResult, candidate: RunResult, partial: Partial<CompareOptions> = {}): Comparison {
+  const options: CompareOptions = { ...DEFAULT_COMPARE_OPTIONS, ...partial };
+  const thresholds = thresholdsFor(options);
+  const random = seededRandom(options.seed);
+  const baseGroups = groupSteps(baseline.steps);
+  const candGroups = new Map(groupSteps(candidate.steps).map((g) => [g.key, g]));
+  const baseKeys = new Set(baseGroups.map((g) => g.key));
+  const warnings: string[] = [];
+  const steps: StepComparison[] = [];
+
+  for (const bg of baseGroups) {
+    const cg = candGroups.get(bg.key);
+    if (!cg) continue;
+    const metrics = metricsFor(bg.phase).map((m) => compareMetric(m, metricValues(bg, m), metricValues(cg, m), options, thresholds[m], random));
+    const gatedMetrics = metrics.filter((m) => m.gated);
+    let verdict: StepVerdict = 'unchanged';
+    for (const m of gatedMetrics) if (VERDICT_RANK[m.verdict] > VERDICT_RANK[verdict]) verdict = m.verdict;
+    steps.push({
+      key: bg.key,
+      label: bg.label,
+      workload: bg.workload,
+      serverCount: bg.serverCount,
+      phase: bg.phase,
+      loadFraction: bg.loadFraction,
+      baselineTrials: bg.steps.length,
+      candidateTrials: cg.steps.length,
+      clientBound: [...bg.steps, ...cg.steps].some((s) => s.client.clientBound),
+      metrics,
+      verdict,
+      ungatedRegression: metrics.some((m) => !m.gated && m.verdict === 'regression'),
+    });
+  }
+  const onlyInBaseline = baseGroups.filter((g) => !candGroups.has(g.key)).map((g) => g.label);
+  const onlyInCandidate = [...candGroups.values()].filter((g) => !baseKeys.has(g.key)).map((g) => g.label);
+  if (steps.length === 0) {
+    throw new CompareMismatchError(
+      `the runs have no step in common (baseline: ${describeKeys(baseGroups)}; candidate: ${describeKeys([...candGroups.values()])}); ` +
+        'run both with the same --workloads, --server_counts, --mode and --load_levels',
+    );
+  }
+  if (onlyInBaseline.length > 0 || onlyInCandidate.length > 0) {
+    warnings.push(`${onlyInBaseline.length + onlyInCandidate.length} step(s) exist on one side only and are not compared`);
+  }
+  const gatedSteps = steps.filter((s) => s.metrics.some((m) => m.gated));
+  if (gatedSteps.length === 0) {
+    warnings.push(`no compared step has a gated metric (--gate ${options.gate.join(',')}); closed-loop (max) steps carry throughput, every step carries p50/p99`);
+  }
+  const untested = steps.filter((s) => Math.min(s.baselineTrials, s.candidateTrials) < options.minTrials);
+  if (untested.length > 0) {
+    const fewest = Math.min(...untested.map((s) => Math.min(s.baselineTrials, s.candidateTrials)));
+    warnings.push(
+      `${untested.length} step(s) have fewer than ${options.minTrials} trials a side (fewest: ${fewest}): their verdicts compare medians to the threshold without a significance test; run the bench with --trials ${options.minTrials} or more`,
+    );
+  } else {
+    const n1 = Math.min(...steps.map((s) => s.baselineTrials));
+    const n2 = Math.min(...steps.map((s) => s.candidateTrials));
+    if (smallestOneSidedP(n1, n2) > options.alpha) {
+      warnings.push(`with ${n1} and ${n2} trials the smallest possible p-value is ${smallestOneSidedP(n1, n2).toFixed(3)} > --alpha ${options.alpha}: no change can be significant; use more trials`);
+    }
+  }
+  const cb = steps.filter((s) => s.clientBound && s.metrics.some((m) => m.gated));
+  if (cb.length > 0) warnings.push(`${cb.length} gated step(s) were client-bound on some trial: the load generator, not the server, may have set their numbers`);
+  const regressions = steps.filter((s) => s.verdict === 'regression').length;
+  const improvements = steps.filter((s) => s.verdict === 'improvement').length;
+  return {
+    baselineLabel: baseline.label || baseline.target,
+    candidateLabel: candidate.label || candidate.target,
+    options,
+    steps,
+    onlyInBaseline,
+    onlyInCandidate,
+    regressions,
+    improvements,
+    thresholds,
+    warnings,
+    failed: regressions > 0,
+  };
+}
+
+function describeKeys(groups: StepGroup[]): string {
+  if (groups.length === 0) return 'no steps';
+  const labels = groups.map((g) => g.label);
+  return labels.length > 4 ? `${labels.slice(0, 4).join(', ')} … (${labels.length})` : labels.join(', ');
+}
+
+/**
+ * The noise floor of a machine from two runs of the same build (A/A): per metric, the largest
+ * |relative change| of a step's median between them. Changes smaller than this are what the
+ * machine does on its own; using it as the threshold keeps noise from failing comparisons.
+ */
+export function noiseFloorFrom(a: RunResult, b: RunResult, source: string): NoiseFloor {
+  const comparison = compareRuns(a, b, { minTrials: Number.MAX_SAFE_INTEGER, maxRegression: 0, gate: [] });
+  const byMetric: Partial<Record<Metric, number>> = {};
+  for (const s of comparison.steps) {
+    for (const m of s.metrics) {
+      if (!Number.isFinite(m.change)) continue;
+      byMetric[m.metric] = Math.max(byMetric[m.metric] ?? 0, Math.abs(m.change));
+    }
+  }
+  return { source, byMetric };
+}

@@ -1,0 +1,376 @@
+import type { Operation, OperationStats, RunResult, StepResult } from '../results.js';
+import { mergeEncoded, percentileUs } from '../histogram.js';
+import { median } from '../stats.js';
+import { groupSteps, type StepGroup } from './step-groups.js';
+
+// What each chart shows, computed from a RunResult: plain numbers in display units (ms, ops/s),
+// no drawing. charts.ts turns these into pictures; tests check these numbers directly.
+//
+// Trials (--trials) of the same step are combined: throughput and percentiles are the median over
+// trials (what compare tests), the percentile curves come from the trials' histograms added
+// together (exact).
+
+/** Chart order: reads before writes. */
+export const OPERATION_ORDER: readonly Operation[] = ['get', 'put', 'delete'];
+
+/** One load level of one server count and workload, as plotted. */
+export interface LevelPoint {
+  serverCount: number;
+  workload: string;
+  phase: StepResult['phase'];
+  loadFraction: number | null;
+  /** Median over trials of the step's achieved throughput (all operations), ops/s. */
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  /** Some trial of this step was flagged client-bound: its latency describes the load generator. */
+  clientBound: boolean;
+  /** Index of the first trial's step, to cross-reference the summary table. */
+  stepIndex: number;
+  trials: number;
+}
+
+export interface LatencySeries {
+  serverCount: number;
+  workload: string;
+  /** Open-loop levels sorted by throughput. */
+  points: LevelPoint[];
+}
+
+export interface LatencyThroughputData {
+  op: Operation;
+  title: string;
+  subtitle: string;
+  series: LatencySeries[];
+  /** Closed-loop saturation throughput per server count and workload (vertical markers). */
+  maxima: { serverCount: number; workload: string; opsPerSec: number }[];
+  /** The --slo objective and, per series, the highest throughput meeting it. */
+  slo: { label: string; boundMs: number; points: { serverCount: number; workload: string; opsPerSec: number; latencyMs: number }[] } | null;
+}
+
+/** Operations that have latency data in this run, in a fixed order. */
+export function operationsIn(result: RunResult): Operation[] {
+  return OPERATION_ORDER.filter((op) => result.steps.some((s) => (s.operations[op]?.latency.count ?? 0) > 0));
+}
+
+/** Distinct server counts in the run, ascending. */
+export function serverCountsIn(result: RunResult): number[] {
+  return [...new Set(result.steps.map((s) => s.serverCount))].sort((a, b) => a - b);
+}
+
+function statsOf(step: StepResult, op: Operation | 'total'): OperationStats | undefined {
+  return op === 'total' ? step.total : step.operations[op];
+}
+
+/** The plotted point of a group for one operation, or null when the operation did not run in it. */
+export function levelPoint(group: StepGroup, op: Operation | 'total'): LevelPoint | null {
+  const withOp = group.steps.filter((s) => (statsOf(s, op)?.latency.count ?? 0) > 0);
+  if (withOp.length === 0) return null;
+  const lat = (f: (s: OperationStats) => number): number => median(withOp.map((s) => f(statsOf(s, op)!))) / 1000;
+  return {
+    serverCount: group.serverCount,
+    workload: group.workload,
+    phase: group.phase,
+    loadFraction: group.loadFraction,
+    opsPerSec: median(withOp.map((s) => s.achievedOpsPerSec)),
+    p50Ms: lat((s) => s.latency.p50Us),
+    p99Ms: lat((s) => s.latency.p99Us),
+    p999Ms: lat((s) => s.latency.p999Us),
+    clientBound: withOp.some((s) => s.client.clientBound),
+    stepIndex: withOp[0]!.index,
+    trials: withOp.length,
+  };
+}
+
+const OP_TITLES: Record<Operation, string> = { get: 'GET', put: 'PUT (SET)', delete: 'DELETE' };
+
+/** One line describing what was measured and how: the subtitle of every chart. */
+export function describeRun(result: RunResult): string {
+  const counts = serverCountsIn(result);
+  const trials = new Set(result.steps.map((s) => s.trial)).size;
+  const parts = [
+    `${result.target}${result.label ? ` "${result.label}"` : ''}`,
+    `${counts.join('/')} server${counts.length === 1 && counts[0] === 1 ? '' : 's'}`,
+    [...new Set(result.steps.map((s) => s.workload))].join(', '),
+  ];
+  for (const [key, value] of Object.entries(result.config)) {
+    if (SUBTITLE_CONFIG_KEYS.has(key) && (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean')) {
+      parts.push(`${key} ${String(value)}`);
+    }
+  }
+  if (trials > 1) parts.push(`${trials} trials (medians)`);
+  parts.push(`${result.machine.cores} cores`, result.startedAt.slice(0, 16).replace('T', ' '));
+  return parts.join(' · ');
+}
+
+/** Configuration keys worth a place in a chart subtitle, when the harness records them. */
+const SUBTITLE_CONFIG_KEYS = new Set([
+  'preset',
+  'connections',
+  'pipeline',
+  'threads',
+  'workers',
+  'valueBytes',
+  'value_size',
+  'valueSize',
+  'keys',
+  'keyCount',
+  'key_pattern',
+  'keyPattern',
+  'durationSec',
+  'duration',
+  'stepDurationSec',
+]);
+
+export function latencyThroughputData(result: RunResult, op: Operation): LatencyThroughputData {
+  const groups = groupSteps(result.steps);
+  const series = new Map<string, LatencySeries>();
+  const maxima: LatencyThroughputData['maxima'] = [];
+  for (const g of groups) {
+    const p = levelPoint(g, op);
+    if (!p) continue;
+    if (g.phase === 'max') {
+      maxima.push({ serverCount: g.serverCount, workload: g.workload, opsPerSec: p.opsPerSec });
+      continue;
+    }
+    const key = `${g.serverCount}|${g.workload}`;
+    let s = series.get(key);
+    if (!s) {
+      s = { serverCount: g.serverCount, workload: g.workload, points: [] };
+      series.set(key, s);
+    }
+    s.points.push(p);
+  }
+  // A closed-loop-only run has no load levels: plot its saturation points as the curve instead.
+  if (series.size === 0) {
+    for (const g of groups) {
+      const p = levelPoint(g, op);
+      if (!p) continue;
+      const key = `${g.serverCount}|${g.workload}`;
+      let s = series.get(key);
+      if (!s) {
+        s = { serverCount: g.serverCount, workload: g.workload, points: [] };
+        series.set(key, s);
+      }
+      s.points.push(p);
+    }
+  }
+  const sortedSeries = [...series.values()].sort((a, b) => a.serverCount - b.serverCount || a.workload.localeCompare(b.workload));
+  for (const s of sortedSeries) s.points.sort((a, b) => a.opsPerSec - b.opsPerSec);
+
+  let slo: LatencyThroughputData['slo'] = null;
+  if (result.slo) {
+    const points: NonNullable<LatencyThroughputData['slo']>['points'] = [];
+    for (const sp of result.slo.points) {
+      if (sp.maxOpsPerSec === null || sp.stepIndex === null) continue;
+      const step = result.steps.find((s) => s.index === sp.stepIndex);
+      const stats = step?.operations[op];
+      if (!step || !stats) continue;
+      // The harness judged the SLO on the step's total; this chart shows one operation of it.
+      const latencyUs = pickPercentile(stats, result.slo.percentile);
+      points.push({ serverCount: sp.serverCount, workload: sp.workload, opsPerSec: sp.maxOpsPerSec, latencyMs: latencyUs / 1000 });
+    }
+    slo = { label: `SLO ${result.slo.objective}`, boundMs: result.slo.boundUs / 1000, points };
+  }
+  return {
+    op,
+    title: `${OP_TITLES[op]} latency vs throughput`,
+    subtitle: describeRun(result),
+    series: sortedSeries,
+    maxima,
+    slo,
+  };
+}
+
+/** The summary percentile closest to `percentile` (50, 75, 90, 99, 99.9, 99.99), µs. */
+function pickPercentile(stats: OperationStats, percentile: number): number {
+  const table: [number, number][] = [
+    [50, stats.latency.p50Us],
+    [75, stats.latency.p75Us],
+    [90, stats.latency.p90Us],
+    [99, stats.latency.p99Us],
+    [99.9, stats.latency.p999Us],
+    [99.99, stats.latency.p9999Us],
+  ];
+  return table.reduce((best, row) => (Math.abs(row[0] - percentile) < Math.abs(best[0] - percentile) ? row : best))[1];
+}
+
+export interface PercentileCurve {
+  label: string;
+  loadFraction: number | null;
+  opsPerSec: number;
+  clientBound: boolean;
+  /** x = 1 / (1 - p) for percentile p (50% → 2, 99% → 100), y = latency in ms. */
+  points: { x: number; percentile: number; latencyMs: number }[];
+}
+
+export interface PercentileData {
+  op: Operation;
+  title: string;
+  subtitle: string;
+  serverCount: number;
+  workload: string;
+  curves: PercentileCurve[];
+}
+
+/**
+ * Percentiles from 0% to the highest one the sample size supports (1 - 1/count), evenly spaced on
+ * the 1/(1-p) log axis, 10 points per decade.
+ */
+export function percentileGrid(count: number): number[] {
+  const decades = Math.max(0.301, Math.log10(Math.max(2, count)));
+  const grid: number[] = [0];
+  for (let k = 1; k <= Math.round(decades * 10); k++) grid.push(100 * (1 - 10 ** (-k / 10)));
+  return grid;
+}
+
+export function percentileData(result: RunResult, op: Operation): PercentileData | null {
+  const groups = groupSteps(result.steps).filter((g) => g.steps.some((s) => (s.operations[op]?.latency.count ?? 0) > 0));
+  if (groups.length === 0) return null;
+  const largest = Math.max(...groups.map((g) => g.serverCount));
+  // One workload only, so the lines are load levels and nothing else: the workload named after the
+  // operation when there is one (the 'get' run for the GET chart), else the first that has it.
+  const workloads = [...new Set(groups.filter((g) => g.serverCount === largest).map((g) => g.workload))];
+  const workload = workloads.includes(op) ? op : workloads[0]!;
+  const ofLargest = groups.filter((g) => g.serverCount === largest && g.workload === workload);
+  // One line per open-loop load level; a closed-loop-only run shows its saturation steps instead.
+  const levels = ofLargest.some((g) => g.phase === 'level') ? ofLargest.filter((g) => g.phase === 'level') : ofLargest;
+  const curves: PercentileCurve[] = [];
+  for (const g of levels) {
+    const p = levelPoint(g, op)!;
+    const encoded = g.steps.map((s) => s.operations[op]?.latencyHistogram ?? '').filter((e) => e.length > 0);
+    const points: PercentileCurve['points'] = [];
+    if (encoded.length > 0) {
+      const h = mergeEncoded(encoded);
+      for (const pct of percentileGrid(h.totalCount)) {
+        points.push({ x: 1 / (1 - pct / 100), percentile: pct, latencyMs: percentileUs(h, pct) / 1000 });
+      }
+    } else {
+      // No histogram stored: fall back to the summary percentiles of the first trial.
+      const l = g.steps[0]!.operations[op]!.latency;
+      for (const [pct, us] of [[0, l.minUs], [50, l.p50Us], [75, l.p75Us], [90, l.p90Us], [99, l.p99Us], [99.9, l.p999Us], [99.99, l.p9999Us]] as const) {
+        if (pct < 100 * (1 - 1 / Math.max(2, l.count)) || pct === 0) points.push({ x: 1 / (1 - pct / 100), percentile: pct, latencyMs: us / 1000 });
+      }
+    }
+    const level = g.phase === 'max' ? 'max (closed loop)' : g.loadFraction !== null ? `${Math.round(g.loadFraction * 100)}%` : `${g.targetOpsPerSec ?? 'unpaced'} ops/s`;
+    curves.push({
+      label: `${level} · ${formatOps(p.opsPerSec)} ops/s${p.clientBound ? ' (client-bound)' : ''}`,
+      loadFraction: g.loadFraction,
+      opsPerSec: p.opsPerSec,
+      clientBound: p.clientBound,
+      points,
+    });
+  }
+  curves.sort((a, b) => a.opsPerSec - b.opsPerSec);
+  return {
+    op,
+    title: `${OP_TITLES[op]} latency by percentile, ${largest} server${largest === 1 ? '' : 's'}, per load level${workload === op ? '' : ` (${workload})`}`,
+    subtitle: describeRun(result),
+    serverCount: largest,
+    workload,
+    curves,
+  };
+}
+
+export interface ScalingData {
+  title: string;
+  subtitle: string;
+  serverCounts: number[];
+  /** One line per workload: maximum throughput per server count. */
+  lines: { workload: string; points: { serverCount: number; opsPerSec: number; clientBound: boolean; fromClosedLoop: boolean }[] }[];
+}
+
+/**
+ * Maximum throughput per server count and workload: the closed-loop saturation step when there
+ * is one (median over trials), otherwise the highest throughput any step achieved.
+ */
+export function scalingData(result: RunResult): ScalingData {
+  const groups = groupSteps(result.steps);
+  const workloads = [...new Set(groups.map((g) => g.workload))];
+  const serverCounts = serverCountsIn(result);
+  const lines: ScalingData['lines'] = [];
+  for (const workload of workloads) {
+    const points: ScalingData['lines'][number]['points'] = [];
+    for (const n of serverCounts) {
+      const mine = groups.filter((g) => g.workload === workload && g.serverCount === n);
+      if (mine.length === 0) continue;
+      const maxGroup = mine.find((g) => g.phase === 'max');
+      if (maxGroup) {
+        points.push({
+          serverCount: n,
+          opsPerSec: median(maxGroup.steps.map((s) => s.achievedOpsPerSec)),
+          clientBound: maxGroup.steps.some((s) => s.client.clientBound),
+          fromClosedLoop: true,
+        });
+      } else {
+        const best = mine
+          .map((g) => ({ g, ops: median(g.steps.map((s) => s.achievedOpsPerSec)) }))
+          .reduce((a, b) => (b.ops > a.ops ? b : a));
+        points.push({ serverCount: n, opsPerSec: best.ops, clientBound: best.g.steps.some((s) => s.client.clientBound), fromClosedLoop: false });
+      }
+    }
+    lines.push({ workload, points });
+  }
+  return { title: 'Maximum throughput vs number of servers', subtitle: describeRun(result), serverCounts, lines };
+}
+
+export interface TimelineData {
+  title: string;
+  subtitle: string;
+  points: { tSec: number; opsPerSec: number; p99Ms: number | null; errors: number; serverCount: number }[];
+  /** Contiguous stretches of one step, for background bands. */
+  bands: { fromSec: number; toSec: number; serverCount: number; label: string }[];
+  events: RunResult['events'];
+  totalErrors: number;
+}
+
+export function timelineData(result: RunResult): TimelineData {
+  const byIndex = new Map(result.steps.map((s) => [s.index, s]));
+  const intervals = [...result.intervals].sort((a, b) => a.tSec - b.tSec);
+  const points = intervals.map((iv) => ({
+    tSec: iv.tSec,
+    opsPerSec: iv.opsPerSec,
+    // An interval without completed requests has no latency: leave a gap, not a zero on a log axis.
+    p99Ms: iv.p99Us > 0 ? iv.p99Us / 1000 : null,
+    errors: iv.errors,
+    serverCount: byIndex.get(iv.stepIndex)?.serverCount ?? 0,
+  }));
+  const bands: TimelineData['bands'] = [];
+  let prevEnd = 0;
+  for (let i = 0; i < intervals.length; i++) {
+    const iv = intervals[i]!;
+    const step = byIndex.get(iv.stepIndex);
+    // Interval tSec marks the end of its second: the band starts where the previous one ended.
+    const from = i === 0 ? Math.max(0, iv.tSec - 1) : prevEnd;
+    prevEnd = iv.tSec;
+    const last = bands[bands.length - 1];
+    if (last && last.label === String(iv.stepIndex)) {
+      last.toSec = iv.tSec;
+    } else {
+      bands.push({ fromSec: from, toSec: iv.tSec, serverCount: step?.serverCount ?? 0, label: String(iv.stepIndex) });
+    }
+  }
+  return {
+    title: 'Throughput and p99 latency per second, whole run',
+    subtitle: describeRun(result),
+    points,
+    bands,
+    events: result.events,
+    totalErrors: intervals.reduce((a, iv) => a + iv.errors, 0),
+  };
+}
+
+/** 12345 → "12.3k", 1234567 → "1.23M": compact throughput for labels. */
+export function formatOps(opsPerSec: number): string {
+  if (opsPerSec >= 1e6) return `${(opsPerSec / 1e6).toPrecision(3)}M`;
+  if (opsPerSec >= 1e3) return `${(opsPerSec / 1e3).toPrecision(3)}k`;
+  return String(Math.round(opsPerSec));
+}
+
+/** Latency in ms for labels, with precision that suits the magnitude. */
+export function formatMs(ms: number): string {
+  if (ms >= 100) return `${Math.round(ms)} ms`;
+  if (ms >= 1) return `${ms.toPrecision(3)} ms`;
+  return `${(ms * 1000).toPrecision(3)} µs`;
+}

@@ -1,0 +1,64 @@
+import type { RunResult } from '../results.js';
+
+// Several runs of the same plan (for example alternating baseline and candidate builds in CI, one
+// run each per round) become one run whose trials are all of theirs. Pure.
+
+/**
+ * One RunResult holding every step of `runs` (given in the order they ran): each run's trials are
+ * renumbered after the previous run's, step indexes are renumbered in order, the timeline is laid
+ * end to end. Settings, machine and SLO come from the first run.
+ */
+export function combineTrials(runs: readonly RunResult[]): RunResult {
+  if (runs.length === 0) throw new RangeError('combineTrials needs at least one run');
+  if (runs.length === 1) return runs[0]!;
+  const first = runs[0]!;
+  const steps: RunResult['steps'] = [];
+  const intervals: RunResult['intervals'] = [];
+  const events: RunResult['events'] = [];
+  const indexMaps: Map<number, number>[] = [];
+  let trialOffset = 0;
+  let timeOffsetSec = 0;
+  for (const run of runs) {
+    const indexMap = new Map<number, number>();
+    indexMaps.push(indexMap);
+    let maxTrial = -1;
+    for (const step of run.steps) {
+      indexMap.set(step.index, steps.length);
+      steps.push({ ...step, index: steps.length, trial: step.trial + trialOffset });
+      maxTrial = Math.max(maxTrial, step.trial);
+    }
+    let lastT = 0;
+    for (const iv of run.intervals) {
+      const stepIndex = indexMap.get(iv.stepIndex);
+      if (stepIndex === undefined) continue;
+      intervals.push({ ...iv, tSec: iv.tSec + timeOffsetSec, stepIndex });
+      lastT = Math.max(lastT, iv.tSec);
+    }
+    for (const e of run.events) {
+      events.push({ ...e, tSec: e.tSec + timeOffsetSec });
+      lastT = Math.max(lastT, e.tSec);
+    }
+    trialOffset += maxTrial + 1;
+    timeOffsetSec += lastT;
+  }
+  const labels = [...new Set(runs.map((r) => r.label))];
+  const slo = first.slo
+    ? {
+        ...first.slo,
+        points: first.slo.points.map((p) => ({ ...p, stepIndex: p.stepIndex === null ? null : (indexMaps[0]!.get(p.stepIndex) ?? null) })),
+      }
+    : null;
+  return {
+    ...first,
+    label: labels.length === 1 ? labels[0]! : labels.join('+'),
+    startedAt: first.startedAt,
+    finishedAt: runs[runs.length - 1]!.finishedAt,
+    servers: [...new Set(runs.flatMap((r) => r.servers))],
+    config: { ...first.config, combinedRuns: runs.length },
+    steps,
+    intervals,
+    slo,
+    events,
+    interrupted: runs.some((r) => r.interrupted),
+  };
+}

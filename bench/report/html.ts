@@ -1,0 +1,163 @@
+import type { RunResult, StepResult } from '../results.js';
+import { formatOps, scalingData } from './chart-data.js';
+import { serverCountColor } from './colors.js';
+
+// index.html of a results folder: the charts, the summary table, the SLO, the configuration and
+// the machine. A pure function of the run and the chart file names; self-contained (inline CSS,
+// no scripts, no network), the PNGs referenced beside it so the page opens offline.
+
+export interface ChartRef {
+  /** File name beside index.html. */
+  file: string;
+  title: string;
+  /** How to read it, one or two sentences. */
+  caption: string;
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+function ms(us: number): string {
+  const v = us / 1000;
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3);
+}
+
+function level(step: StepResult): string {
+  if (step.phase === 'max') return 'max (closed loop)';
+  if (step.loadFraction !== null) return `${Math.round(step.loadFraction * 1000) / 10}%`;
+  return 'fixed rate';
+}
+
+function errorsOf(step: StepResult): number {
+  const e = step.errors;
+  return e.timeout + e.connection + e.errorReply + e.wrongValue;
+}
+
+function stepRow(step: StepResult): string {
+  const l = step.total.latency;
+  const cb = step.client.clientBound;
+  const cells = [
+    String(step.index),
+    escapeHtml(step.workload),
+    `<span class="dot" style="background:${serverCountColor(step.serverCount)}"></span>${step.serverCount}`,
+    escapeHtml(level(step)),
+    String(step.trial),
+    step.targetOpsPerSec === null ? '—' : formatOps(step.targetOpsPerSec),
+    formatOps(step.achievedOpsPerSec),
+    ms(l.p50Us),
+    ms(l.p90Us),
+    ms(l.p99Us),
+    ms(l.p999Us),
+    ms(l.maxUs),
+    String(errorsOf(step)),
+    cb ? `<span class="warn" title="${escapeHtml(step.client.causes.join('; '))}">client-bound</span>` : '',
+  ];
+  return `<tr${cb ? ' class="cb"' : ''}>${cells.map((c, i) => (i >= 5 && i <= 12 ? `<td class="num">${c}</td>` : `<td>${c}</td>`)).join('')}</tr>`;
+}
+
+function keyValueTable(rows: [string, string][]): string {
+  return `<table class="kv">${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`;
+}
+
+function configValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+/** The whole page. `charts` in display order. */
+export function renderIndexHtml(result: RunResult, charts: ChartRef[]): string {
+  const title = `kvring bench: ${result.label || result.target} — ${result.startedAt.slice(0, 19).replace('T', ' ')}`;
+  const scaling = scalingData(result);
+  const headline = scaling.lines
+    .map((line) => `<li><b>${escapeHtml(line.workload)}</b>: ${line.points.map((p) => `${p.serverCount} server${p.serverCount === 1 ? '' : 's'} <b>${formatOps(p.opsPerSec)}</b> ops/s${p.clientBound ? ' (client-bound)' : ''}`).join(' · ')}</li>`)
+    .join('');
+  const clientBound = result.steps.filter((s) => s.client.clientBound);
+  const slo = result.slo
+    ? `<h2>Service-level objective</h2><p>Objective <b>${escapeHtml(result.slo.objective)}</b> (p${result.slo.percentile} ≤ ${ms(result.slo.boundUs)} ms): highest measured throughput that meets it.</p>
+<table><tr><th>workload</th><th>servers</th><th class="num">max ops/s within SLO</th><th class="num">step</th></tr>${result.slo.points
+        .map((p) => `<tr><td>${escapeHtml(p.workload)}</td><td>${p.serverCount}</td><td class="num">${p.maxOpsPerSec === null ? 'none met it' : formatOps(p.maxOpsPerSec)}</td><td class="num">${p.stepIndex ?? '—'}</td></tr>`)
+        .join('')}</table>`
+    : '';
+  const events = result.events.length
+    ? `<h2>Events</h2><table><tr><th class="num">t (s)</th><th>kind</th><th>detail</th></tr>${result.events.map((e) => `<tr><td class="num">${e.tSec}</td><td>${escapeHtml(e.kind)}</td><td>${escapeHtml(e.detail)}</td></tr>`).join('')}</table>`
+    : '';
+  const m = result.machine;
+  const machine = keyValueTable([
+    ['CPU', m.cpuModel],
+    ['cores', String(m.cores)],
+    ['memory', `${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB`],
+    ['Node.js', m.nodeVersion],
+    ['platform', m.platform],
+    ['hostname', m.hostname],
+  ]);
+  const run = keyValueTable([
+    ['label', result.label],
+    ['target', result.target],
+    ['started', result.startedAt],
+    ['finished', result.finishedAt],
+    ['kvring', result.kvringVersion],
+    ['git commit', result.gitCommit ?? 'unknown'],
+    ['results schema', String(result.schemaVersion)],
+  ]);
+  const config = keyValueTable(Object.entries(result.config).map(([k, v]) => [k, configValue(v)]));
+  const figures = charts
+    .map(
+      (c) => `<figure><a href="${escapeHtml(c.file)}"><img src="${escapeHtml(c.file)}" alt="${escapeHtml(c.title)}" width="1200" height="700"></a><figcaption><b>${escapeHtml(c.title)}.</b> ${escapeHtml(c.caption)}</figcaption></figure>`,
+    )
+    .join('\n');
+  const steps = result.steps.map(stepRow).join('\n');
+  const cbNote = clientBound.length
+    ? `<p class="warn-box">${clientBound.length} step${clientBound.length === 1 ? ' was' : 's were'} flagged <b>client-bound</b>: the load generator, not the server, limited them, so their latency is not the server's (drawn as crosses in the charts). ${escapeHtml(
+        [...new Set(clientBound.flatMap((s) => s.client.causes))].slice(0, 4).join('; '),
+      )}</p>`
+    : '';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+body { font: 15px/1.45 system-ui, -apple-system, "DejaVu Sans", Arial, sans-serif; color: #222; background: #fff; margin: 0 auto; max-width: 1240px; padding: 16px 20px 60px; }
+h1 { font-size: 24px; margin: 8px 0 4px; } h2 { font-size: 19px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+.sub { color: #555; margin: 0 0 12px; }
+figure { margin: 18px 0; } figure img { max-width: 100%; height: auto; border: 1px solid #e4e4e4; }
+figcaption { color: #444; font-size: 14px; margin-top: 4px; }
+table { border-collapse: collapse; font-size: 13.5px; margin: 6px 0; }
+th, td { border-bottom: 1px solid #e8e8e8; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #f6f6f6; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.cb td { background: #fff6e5; } .warn { color: #a15c00; font-weight: 600; }
+.warn-box { background: #fff6e5; border-left: 4px solid #e69500; padding: 8px 12px; }
+.dot { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 5px; }
+table.kv th { width: 180px; font-weight: 600; } .cols { display: flex; gap: 40px; flex-wrap: wrap; }
+.scroll { overflow-x: auto; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+<p class="sub">${escapeHtml(`${result.steps.length} steps, ${new Set(result.steps.map((s) => s.trial)).size} trial(s), target ${result.target}`)}</p>
+<h2>Maximum throughput</h2>
+<ul>${headline}</ul>
+${cbNote}
+${slo}
+<h2>Charts</h2>
+${figures}
+<h2>Steps</h2>
+<p class="sub">Latency in ms, measured from each request's intended send time (coordinated omission corrected). Throughput in ops/s.</p>
+<div class="scroll"><table>
+<tr><th>#</th><th>workload</th><th>servers</th><th>load</th><th>trial</th><th class="num">target</th><th class="num">achieved</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">p99.9</th><th class="num">max</th><th class="num">errors</th><th></th></tr>
+${steps}
+</table></div>
+${events}
+<div class="cols">
+<div><h2>Run</h2>${run}</div>
+<div><h2>Machine</h2>${machine}</div>
+</div>
+<h2>Configuration</h2>
+${config}
+<p class="sub">Generated from results.json; re-render with <code>npm run report -- results.json</code>.</p>
+</body>
+</html>
+`;
+}
