@@ -1,0 +1,91 @@
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { ReplyScanner } from '../../server/protocol/decoder.js';
+
+// A well-behaved client running beside an abusive one: it sends PING, waits for PONG, pauses
+// `intervalMs`, and again, recording each round trip. Abuse tests assert the worst round trip
+// stays under a liveness bound while the abuse goes on.
+
+export interface PingProbeSummary {
+  /** Round trips completed. */
+  count: number;
+  maxMs: number;
+  p50Ms: number;
+  /** Age of a PING still unanswered when the probe stopped, ms (0 if none): a stall shows here too. */
+  pendingMs: number;
+  /** The worst of maxMs and pendingMs: what a liveness assertion should look at. */
+  worstMs: number;
+  /** Set if the connection failed or closed while probing. */
+  error: string | null;
+}
+
+export interface PingProbe {
+  /** Stops probing, closes the connection, and summarizes. */
+  stop(): PingProbeSummary;
+}
+
+/** Connects to host:port and starts probing; resolves once connected. */
+export async function startPingProbe(host: string, port: number, intervalMs = 20): Promise<PingProbe> {
+  const socket = connect({ host, port, noDelay: true });
+  await once(socket, 'connect');
+  const rtts: number[] = [];
+  const scanner = new ReplyScanner();
+  let pending: Buffer = Buffer.alloc(0);
+  let sentAtMs = -1;
+  let error: string | null = null;
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+
+  const sendPing = (): void => {
+    timer = null;
+    if (stopped) return;
+    sentAtMs = performance.now();
+    socket.write('*1\r\n$4\r\nPING\r\n');
+  };
+  socket.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    let pos = 0;
+    for (;;) {
+      let next: number;
+      try {
+        next = scanner.scan(pending, pos, pending.length);
+      } catch (err) {
+        error = `malformed reply: ${(err as Error).message}`;
+        socket.destroy();
+        return;
+      }
+      if (next === -1) break;
+      pos = next;
+      if (sentAtMs >= 0) rtts.push(performance.now() - sentAtMs);
+      sentAtMs = -1;
+      if (!stopped) timer = setTimeout(sendPing, intervalMs);
+    }
+    pending = pending.subarray(pos);
+  });
+  socket.on('error', (err: NodeJS.ErrnoException) => {
+    error ??= `probe connection failed: ${err.code ?? err.message}`;
+  });
+  socket.on('close', () => {
+    if (!stopped) error ??= 'probe connection closed by the server';
+  });
+  sendPing();
+
+  return {
+    stop(): PingProbeSummary {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      const pendingMs = sentAtMs >= 0 ? performance.now() - sentAtMs : 0;
+      socket.destroy();
+      const sorted = [...rtts].sort((a, b) => a - b);
+      const maxMs = sorted.length > 0 ? sorted[sorted.length - 1]! : 0;
+      return {
+        count: rtts.length,
+        maxMs,
+        p50Ms: sorted.length > 0 ? sorted[Math.floor((sorted.length - 1) / 2)]! : 0,
+        pendingMs,
+        worstMs: Math.max(maxMs, pendingMs),
+        error,
+      };
+    },
+  };
+}
