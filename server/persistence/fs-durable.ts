@@ -1,5 +1,5 @@
 import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PersistenceError, describeError } from './errors.js';
 import { WRITE_PROBE_FILE } from './data-files.js';
 
@@ -45,6 +45,28 @@ export async function unlinkIfExists(path: string): Promise<boolean> {
 }
 
 /**
+ * mkdir -p. Not `mkdir(dir, { recursive: true })`: on Node 20 that never returns for a path the
+ * kernel refuses with ENOENT although the parent exists (e.g. /proc/x), which would hang start-up.
+ */
+async function makeDirs(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw err;
+  }
+  await makeDirs(dirname(dir));
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/**
  * Creates `dir` if missing and proves the server can create, write, fsync and delete a file in it,
  * so a bad --dir fails at start-up, before the server listens, not at the first snapshot.
  * Throws PersistenceError KV_ERR_DIR_UNWRITABLE naming the folder and the reason.
@@ -58,7 +80,7 @@ export async function ensureWritableDir(dir: string): Promise<void> {
       { cause },
     );
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirs(dir);
   } catch (err) {
     throw fail(`cannot create it (${describeError(err)})`, err);
   }

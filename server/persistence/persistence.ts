@@ -111,7 +111,10 @@ export class Persistence {
     return p;
   }
 
-  /** Unix seconds of the last successful snapshot (LASTSAVE); at start-up, the loaded one's; 0 if none. */
+  /**
+   * LASTSAVE: Unix seconds at which the last successful snapshot started (the moment whose state it
+   * holds); at start-up, the loaded snapshot's; 0 if none.
+   */
   get lastSaveUnixSec(): number {
     return Math.floor(this.lastSaveMs / 1000);
   }
@@ -288,7 +291,8 @@ export class Persistence {
       this.lastStats = stats;
       this.snapshotBytes = stats.fileBytes;
       this.changesAtLastSave = changesAtStart;
-      this.lastSaveMs = Date.now();
+      // The moment the snapshot stands for; the same value is read back from its header at start-up.
+      this.lastSaveMs = startedAtMs;
       this.startupLogBytes = 0;
       this.appendedAtLastSnapshot = appendedAtStart;
       this.options.log.info(

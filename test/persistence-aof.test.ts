@@ -1,0 +1,209 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile, appendFile, unlink, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Store } from '../server/store.js';
+import { AppendLog, type AppendFsync } from '../server/persistence/aof.js';
+import { replayLog } from '../server/persistence/aof-replay.js';
+import { applyLogRecord, canonicalRecordBytes } from '../server/persistence/log-records.js';
+import { PersistenceError } from '../server/persistence/errors.js';
+import { encodeCommand } from '../server/protocol/encoder.js';
+import { captureLog, tempDir, mountSmallTmpfs, seededRandom, binaryString } from './persistence-helpers.js';
+
+async function newLog(dir: string, fsync: AppendFsync, generation = 1): Promise<AppendLog> {
+  const log = new AppendLog({ dir, generation, fsync, log: captureLog().log, retryDelayMs: 60_000 });
+  await log.open();
+  return log;
+}
+
+async function replayInto(path: string): Promise<{ store: Store; result: NonNullable<Awaited<ReturnType<typeof replayLog>>> }> {
+  const store = new Store();
+  const result = await replayLog(path, (args, argc) => applyLogRecord(store, args, argc));
+  assert.ok(result !== null, `${path} should exist`);
+  return { store, result };
+}
+
+test('logged commands are written as plain RESP and replay to the same state, binary-safe', async () => {
+  const dir = await tempDir();
+  const log = await newLog(dir, 'no');
+  const random = seededRandom(5);
+  const model = new Store();
+  for (let i = 0; i < 3000; i++) {
+    const key = binaryString(random, 1 + (i % 9));
+    let args: string[];
+    if (i % 10 === 9) args = ['DEL', key, 'other'];
+    else if (i === 1500) args = ['FLUSHALL'];
+    else args = [i % 3 === 0 ? 'set' : 'SET', key, binaryString(random, i % 200)];
+    assert.equal(applyLogRecord(model, args, args.length), null);
+    log.append(args, args.length);
+  }
+  assert.ok(await log.close());
+  const path = join(dir, 'appendonly.1.aof');
+  const bytes = await readFile(path);
+  assert.ok(bytes.subarray(0, 40).latin1Slice(0, 40).startsWith('*'));
+  const { store, result } = await replayInto(path);
+  assert.equal(result.records, 3000);
+  assert.equal(result.tornTail, null);
+  assert.equal(result.damage, null);
+  assert.deepEqual(new Map(store.entries()), new Map(model.entries()));
+});
+
+test('canonicalRecordBytes matches the encoder byte for byte', () => {
+  for (const args of [['SET', 'k', 'v'], ['DEL', ''], ['MSET', 'a'.repeat(10), 'b'.repeat(100), 'c', 'd'.repeat(12345)]]) {
+    assert.equal(canonicalRecordBytes(args, args.length), encodeCommand(args).length);
+  }
+});
+
+test('a torn last record is reported with its offset and nothing of it is applied', async () => {
+  const dir = await tempDir();
+  const path = join(dir, 'appendonly.1.aof');
+  const whole = Buffer.concat([encodeCommand(['SET', 'a', '1']), encodeCommand(['SET', 'b', '2'])]);
+  const torn = encodeCommand(['SET', 'c', 'a long value that was being written']);
+  for (let cut = 1; cut < torn.length; cut++) {
+    await writeFile(path, Buffer.concat([whole, torn.subarray(0, cut)]));
+    const { store, result } = await replayInto(path);
+    assert.equal(result.damage, null, `cut at ${cut}`);
+    assert.deepEqual(result.tornTail, { offsetBytes: whole.length, droppedBytes: cut, zeroFilled: false });
+    assert.equal(result.validBytes, whole.length);
+    assert.equal(store.size, 2);
+  }
+});
+
+test('a zero-filled tail (what a crash can leave) counts as torn, not as damage', async () => {
+  const dir = await tempDir();
+  const path = join(dir, 'appendonly.1.aof');
+  const whole = encodeCommand(['SET', 'a', '1']);
+  await writeFile(path, Buffer.concat([whole, Buffer.alloc(100_000)]));
+  const { result } = await replayInto(path);
+  assert.equal(result.damage, null);
+  assert.deepEqual(result.tornTail, { offsetBytes: whole.length, droppedBytes: 100_000, zeroFilled: true });
+});
+
+test('garbage in the middle, inline commands and unknown commands are damage at the right offset', async () => {
+  const dir = await tempDir();
+  const path = join(dir, 'appendonly.1.aof');
+  const first = encodeCommand(['SET', 'a', '1']);
+  const after = encodeCommand(['SET', 'b', '2']);
+  const cases: Array<[string, Buffer, RegExp]> = [
+    ['random bytes', Buffer.from('\x07garbage\x00\xff'), /not a RESP/],
+    ['an inline command', Buffer.from('SET x y\r\n'), /not a RESP array of bulk strings/],
+    ['a blank line', Buffer.from('\r\n'), /not a RESP array of bulk strings/],
+    ['a bad bulk length', Buffer.from('*3\r\n$3\r\nSET\r\n$x\r\n'), /invalid bulk length/],
+    ['a non-write command', encodeCommand(['GET', 'a']), /unexpected command "GET"/],
+    ['a SET with extra options', encodeCommand(['SET', 'a', '1', 'NX']), /SET record with 3 arguments/],
+  ];
+  for (const [name, junk, pattern] of cases) {
+    await writeFile(path, Buffer.concat([first, junk, after]));
+    const { store, result } = await replayInto(path);
+    assert.ok(result.damage !== null, name);
+    assert.equal(result.damage.offsetBytes, first.length, name);
+    assert.match(result.damage.problem, pattern, name);
+    assert.equal(store.get('a'), '1', `${name}: records before the damage are applied`);
+    assert.equal(store.get('b'), undefined, `${name}: records after the damage are not`);
+  }
+  await writeFile(path, Buffer.concat([first, Buffer.from('trailing junk')]));
+  const { result } = await replayInto(path);
+  assert.match(result.damage?.problem ?? '', /not the start of a RESP command/);
+});
+
+test('appendfsync always: every caller in one event-loop turn shares one write and one fsync', async () => {
+  const dir = await tempDir();
+  const log = await newLog(dir, 'always');
+  const fsyncsBefore = log.stats.fsyncs;
+  const acks: Array<Promise<void>> = [];
+  for (let i = 0; i < 100; i++) {
+    log.append(['SET', `k${i}`, 'v'], 3);
+    const ack = log.flushForAck();
+    assert.ok(ack !== null);
+    acks.push(ack);
+  }
+  assert.equal(new Set(acks).size, 1, 'one shared promise per turn');
+  await Promise.all(acks);
+  assert.equal(log.stats.fsyncs - fsyncsBefore, 1);
+  assert.equal(log.durableOffset, log.appendedBytes);
+  assert.equal(log.flushForAck(), null, 'nothing pending: no wait');
+  const { result } = await replayInto(join(dir, 'appendonly.1.aof'));
+  assert.equal(result.records, 100);
+  assert.ok(await log.close());
+});
+
+test('everysec and no never make the caller wait', async () => {
+  for (const fsync of ['everysec', 'no'] as const) {
+    const dir = await tempDir();
+    const log = await newLog(dir, fsync);
+    log.append(['SET', 'k', 'v'], 3);
+    assert.equal(log.flushForAck(), null, fsync);
+    assert.ok(await log.close());
+    assert.equal((await replayInto(join(dir, 'appendonly.1.aof'))).result.records, 1);
+  }
+});
+
+test('rotation finishes the old generation before the new one gets data, and dropBelow forgets it', async () => {
+  const dir = await tempDir();
+  const log = await newLog(dir, 'always');
+  log.append(['SET', 'old', '1'], 3);
+  log.rotate(2);
+  log.append(['SET', 'new', '2'], 3);
+  await log.flushForAck();
+  assert.equal((await replayInto(join(dir, 'appendonly.1.aof'))).result.records, 1);
+  assert.equal((await replayInto(join(dir, 'appendonly.2.aof'))).result.records, 1);
+  log.rotate(3);
+  await log.dropBelow(3);
+  assert.ok(await log.close());
+  assert.deepEqual((await readdir(dir)).sort(), ['appendonly.1.aof', 'appendonly.2.aof', 'appendonly.3.aof'], 'the log itself never deletes files');
+  assert.equal((await readFile(join(dir, 'appendonly.3.aof'))).length, 0, 'a new generation gets its file at once, empty');
+});
+
+const SMALL_DISK_BYTES = 1024 * 1024;
+const tmpfs = mountSmallTmpfs(SMALL_DISK_BYTES);
+
+test('disk full with appendfsync always: acks reject, writes are blocked, and a retry after freeing space resumes with no torn record',
+  { skip: 'skip' in tmpfs ? tmpfs.skip : false },
+  async () => {
+    assert.ok('dir' in tmpfs);
+    const dir = tmpfs.dir;
+    const filler = join(dir, 'filler.bin');
+    await writeFile(filler, Buffer.alloc(SMALL_DISK_BYTES / 2));
+    const captured = captureLog();
+    const log = new AppendLog({ dir, generation: 1, fsync: 'always', log: captured.log, retryDelayMs: 60_000 });
+    await log.open();
+    const value = 'v'.repeat(20_000);
+    let acked = 0;
+    let appended = 0;
+    let rejection: unknown = null;
+    while (rejection === null && appended < 200) {
+      log.append(['SET', `k${appended}`, value], 3);
+      appended++;
+      try {
+        await log.flushForAck();
+        acked++;
+      } catch (err) {
+        rejection = err;
+      }
+    }
+    assert.ok(rejection instanceof PersistenceError, `the disk should have filled up (acked ${acked})`);
+    assert.equal(rejection.code, 'KV_ERR_LOG_WRITE');
+    assert.match(rejection.message, /ENOSPC/);
+    const reason = log.blockedReason();
+    assert.ok(reason !== null);
+    assert.match(reason, /appendonly\.1\.aof: ENOSPC.*writes are refused/);
+    assert.equal(log.stats.lastWriteStatus, 'err');
+    const whileBlocked = log.flushForAck();
+    assert.ok(whileBlocked !== null);
+    await assert.rejects(whileBlocked, /ENOSPC/);
+    assert.ok(captured.lines.some((l) => l.level === 50 && /append-only log write failed/.test(l.msg)));
+
+    await unlink(filler);
+    await log.retryNow();
+    assert.equal(log.blockedReason(), null);
+    assert.equal(log.stats.lastWriteStatus, 'ok');
+    log.append(['SET', 'after', 'recovery'], 3);
+    await log.flushForAck();
+    assert.ok(await log.close());
+    // Every appended record is in the file exactly once (the failed one was cut back and rewritten).
+    const { store, result } = await replayInto(join(dir, 'appendonly.1.aof'));
+    assert.equal(result.damage, null);
+    assert.equal(result.tornTail, null);
+    assert.equal(result.records, appended + 1);
+    assert.equal(store.get('after'), 'recovery');
+  });
