@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { RequestDecoder, type RequestLimits } from './protocol/decoder.js';
 import { RespWriter } from './protocol/encoder.js';
 import { ProtocolError } from './protocol/errors.js';
+import { readWithoutStreams } from './socket-reader.js';
 import { lookupCommand, type ClientState, type CommandContext, type CommandSpec } from './commands.js';
 
 /** What a connection needs from the server beyond the command context. */
@@ -39,6 +40,7 @@ export class Connection implements ClientState {
   authenticated: boolean;
   closeAfterReply = false;
 
+  private readonly socket: Socket;
   private readonly decoder: RequestDecoder;
   /** Argument slots reused for every command of this connection. */
   private readonly args: string[] = [];
@@ -49,13 +51,14 @@ export class Connection implements ClientState {
   private readonly writeReplySpans: number[] = [];
 
   constructor(
-    private readonly socket: Socket,
+    accepted: Socket,
     private readonly host: ConnectionHost,
   ) {
+    this.socket = readWithoutStreams(accepted, (chunk) => this.onData(chunk));
+    const socket = this.socket;
     this.address = `${socket.remoteAddress}:${socket.remotePort}`;
     this.authenticated = host.ctx.config.requirePass === null;
     this.decoder = new RequestDecoder(host.limits);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
@@ -64,6 +67,8 @@ export class Connection implements ClientState {
   private onData(chunk: Buffer): void {
     this.decoder.append(chunk);
     if (!this.waiting) this.run();
+    // The chunk is borrowed (a shared read buffer): keep nothing pointing into it.
+    this.decoder.compact();
   }
 
   private onDrain(): void {

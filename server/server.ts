@@ -63,7 +63,7 @@ export class KvServer implements ConnectionHost {
       instantaneousOpsPerSec: () => server.opsLastSecond,
       boundPort: () => server.port,
     };
-    this.net = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.net = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
     this.net.on('error', (err) => log.error({ err }, 'listening socket error'));
     this.opsTimer = setInterval(() => {
       this.opsLastSecond = stats.commandsProcessed - this.commandsAtLastTick;
