@@ -1,0 +1,115 @@
+// The one typed union of messages between the bench's main thread and its workers. Every message
+// has a `type`. Histograms travel encoded (compressed base64), once per interval and once per
+// step: never a message per request.
+
+import type { KeyDistribution } from './keygen.js';
+import type { ErrorCounts, LoadMode, Operation } from './results.js';
+
+/** Fixed for the life of a worker (passed as workerData). */
+export interface WorkerSettings {
+  workerIndex: number;
+  workerCount: number;
+  seed: number;
+  keySpace: number;
+  valueSizeMin: number;
+  valueSizeMax: number;
+  verify: boolean;
+  connections: number;
+  pipeline: number;
+  timeoutMs: number;
+  intervalMs: number;
+}
+
+/** One measured step, as one worker runs it. */
+export interface StepSpec {
+  stepIndex: number;
+  /** Server addresses of the step; the worker builds the same Ring from them as the main thread. */
+  servers: string[];
+  mode: LoadMode;
+  /** This worker's share of the offered load (open loop); null in closed loop. */
+  ratePerSec: number | null;
+  /** 0..1: offset of this worker's schedule slots, so workers interleave. */
+  phase: number;
+  /** Timed step length, or null when numRequests bounds the step. */
+  durationMs: number | null;
+  numRequests: number | null;
+  /** Relative operation weights. */
+  mix: Record<Operation, number>;
+  keyDist: KeyDistribution;
+  /** DELETE-only workloads delete keys preloaded for them (deleteKeys per worker), one each. */
+  deleteOnly: boolean;
+  deleteKeys: number;
+}
+
+export interface PreloadSpec {
+  requestId: number;
+  servers: string[];
+}
+
+export type MainToWorker =
+  | { type: 'step'; spec: StepSpec }
+  /** Write every key of this worker's share of the key space, so GETs hit. */
+  | { type: 'preload'; spec: PreloadSpec }
+  /** Stop the current step early (Ctrl-C); the worker still reports what it measured. */
+  | { type: 'abort' }
+  | { type: 'shutdown' };
+
+/** Per-operation figures of one worker's step; histograms encoded. */
+export interface WorkerOperationReport {
+  requests: number;
+  errors: ErrorCounts;
+  misses: number;
+  latency: string;
+  serviceTime: string;
+}
+
+export interface WorkerServerReport {
+  requests: number;
+  errors: ErrorCounts;
+  latency: string;
+  /** Requests generated whose key the ring mapped to this server. */
+  keys: number;
+}
+
+export interface WorkerStepReport {
+  stepIndex: number;
+  workerIndex: number;
+  /** From the step's start to its last reply (or to the end of draining). */
+  durationMs: number;
+  /** Requests sent or failed: Σ operations[].requests. */
+  requests: number;
+  replies: number;
+  operations: Partial<Record<Operation, WorkerOperationReport>>;
+  /** In ring order (Ring.nodes). */
+  servers: WorkerServerReport[];
+  /** Encoded histogram of how late requests were issued against the schedule (open loop), µs. */
+  sendLateness: string;
+  /** Highest event-loop utilisation of any interval of the step (0..1). */
+  maxEventLoopUtilization: number;
+  maxEventLoopDelayMs: number;
+  /** Open loop: requests the schedule planned and those issued (less only if aborted). */
+  planned: number;
+  issued: number;
+  /** Most requests waiting for a free connection slot at once. */
+  maxBacklog: number;
+  aborted: boolean;
+}
+
+export type WorkerToMain =
+  | { type: 'ready'; workerIndex: number }
+  | {
+      type: 'interval';
+      stepIndex: number;
+      workerIndex: number;
+      /** 0-based interval number within the step. */
+      seq: number;
+      /** Length of this interval (the last one of a step is shorter). */
+      durationMs: number;
+      replies: number;
+      errors: number;
+      /** Encoded histogram of the interval's intended-time latencies. */
+      latency: string;
+    }
+  | { type: 'preloaded'; requestId: number; workerIndex: number; keys: number; errors: number }
+  | { type: 'stepDone'; report: WorkerStepReport }
+  | { type: 'failed'; workerIndex: number; message: string };

@@ -1,0 +1,124 @@
+// Precise wake-ups for open-loop pacing inside a worker thread.
+//
+// Why a thread: an event loop's timers have millisecond resolution (libuv rounds every timeout),
+// so a request due in 150 µs would leave up to ~1 ms late, and that lateness lands in the
+// corrected latency. A helper thread sleeping in Atomics.wait (a futex with a microsecond
+// timeout) posts a message at the deadline; the worker's event loop wakes on it like on socket
+// data. Measured on this 2-vCPU VM, delivery takes ~70–150 µs, so the worker arms the ticker a
+// margin early (an estimate of the delivery delay, learnt as it goes) and covers the rest by
+// yielding to the event loop with setImmediate, which keeps processing replies meanwhile.
+
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+
+export const TICKER_GENERATION = 0;
+export const TICKER_STOP = 1;
+/** Bumped by the worker on every arming. */
+export const TICKER_SEQUENCE = 2;
+/** 1 while the thread sleeps with nothing armed (it needs a notify to see a new deadline). */
+export const TICKER_IDLE = 3;
+
+export interface TickerShared {
+  /** Int32 [generation, stop, sequence, idle]. */
+  control: SharedArrayBuffer;
+  /** Float64 [deadline in the worker's performance.now() milliseconds, NaN = disarmed]. */
+  deadline: SharedArrayBuffer;
+}
+
+/** Never arm the ticker closer than this to its previous firing: bounds wake-ups at high rates. */
+const MIN_TICK_GAP_MS = 0.2;
+/** Bounds of the early-wake margin. */
+const MIN_MARGIN_MS = 0.02;
+const MAX_MARGIN_MS = 0.4;
+
+// Protocol: the worker writes the deadline, then bumps SEQUENCE; the thread fires once per
+// sequence number whose deadline has passed. The worker bumps GENERATION and notifies only when
+// the thread could otherwise oversleep: the new deadline is earlier than the last one written
+// (the thread may be sleeping until that one), or the thread announced an idle sleep (IDLE = 1).
+// The thread re-checks SEQUENCE after raising IDLE, so one of the two always sees the other.
+export class Ticker {
+  private readonly control: Int32Array;
+  private readonly deadline: Float64Array;
+  private readonly thread: Worker;
+  private readonly port: MessagePort;
+  private writtenMs = Infinity;
+  private lastFireMs = -Infinity;
+  /** Early-wake margin: exponentially weighted estimate of the delivery delay. */
+  private marginMs = 0.1;
+  private target = NaN;
+  private spinning = false;
+  private readonly spin = (): void => this.check();
+
+  /** `onDue` runs once the clock reaches the time passed to `wakeAt`. */
+  constructor(private readonly onDue: () => void) {
+    const shared: TickerShared = { control: new SharedArrayBuffer(16), deadline: new SharedArrayBuffer(8) };
+    this.control = new Int32Array(shared.control);
+    this.deadline = new Float64Array(shared.deadline);
+    this.deadline[0] = NaN;
+    const channel = new MessageChannel();
+    this.port = channel.port1;
+    this.thread = new Worker(new URL('./ticker-thread.js', import.meta.url), {
+      workerData: { shared, port: channel.port2, workerTimeOrigin: performance.timeOrigin },
+      transferList: [channel.port2],
+    });
+    this.thread.unref();
+    this.port.on('message', () => this.onTick());
+    this.port.unref();
+  }
+
+  /** Asks for `onDue` at clock time `dueMs` (performance.now() ms); replaces an earlier request. */
+  wakeAt(dueMs: number): void {
+    this.target = dueMs;
+    if (this.spinning) return;
+    const armMs = Math.max(dueMs - this.marginMs, this.lastFireMs + MIN_TICK_GAP_MS);
+    const earlier = armMs < this.writtenMs;
+    this.deadline[0] = armMs;
+    this.writtenMs = armMs;
+    Atomics.add(this.control, TICKER_SEQUENCE, 1);
+    if (earlier || Atomics.load(this.control, TICKER_IDLE) === 1) {
+      Atomics.add(this.control, TICKER_GENERATION, 1);
+      Atomics.notify(this.control, TICKER_GENERATION);
+    }
+  }
+
+  /** Forgets the pending request (the step ended). */
+  cancel(): void {
+    this.target = NaN;
+    this.deadline[0] = NaN;
+    this.writtenMs = Infinity;
+    Atomics.add(this.control, TICKER_SEQUENCE, 1);
+  }
+
+  close(): void {
+    this.cancel();
+    Atomics.store(this.control, TICKER_STOP, 1);
+    Atomics.add(this.control, TICKER_GENERATION, 1);
+    Atomics.notify(this.control, TICKER_GENERATION);
+    this.port.close();
+  }
+
+  private onTick(): void {
+    const now = performance.now();
+    this.lastFireMs = now;
+    // Learn the delivery delay (deadline → here), bounded so one stall cannot disable the margin.
+    const delay = Math.min(Math.max(now - this.writtenMs, 0), 1);
+    this.marginMs = Math.min(MAX_MARGIN_MS, Math.max(MIN_MARGIN_MS, this.marginMs * 0.9 + (delay + 0.02) * 0.1));
+    this.check();
+  }
+
+  private check(): void {
+    this.spinning = false;
+    if (Number.isNaN(this.target)) return;
+    if (performance.now() >= this.target) {
+      this.target = NaN;
+      this.onDue();
+      return;
+    }
+    if (this.target - performance.now() < 2 * this.marginMs) {
+      // Close enough: yield to the event loop (replies are still processed) until it is time.
+      this.spinning = true;
+      setImmediate(this.spin);
+      return;
+    }
+    this.wakeAt(this.target);
+  }
+}

@@ -1,0 +1,124 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { aggregateStep } from '../bench/aggregate.js';
+import { judgeClientBound } from '../bench/client-bound.js';
+import { LatencyRecorder } from '../bench/histogram.js';
+import type { WorkerStepReport } from '../bench/messages.js';
+import { planSteps } from '../bench/plan.js';
+import { SCHEMA_VERSION, validateRunResult, type RunResult } from '../bench/results.js';
+import { formatSummary } from '../bench/summary.js';
+import { parseWorkload } from '../bench/workload.js';
+import { syntheticStep } from './helpers/bench-fixtures.js';
+
+function run(steps = [syntheticStep({ index: 0, phase: 'max', latencyUs: 100, achieved: 1000 }), syntheticStep({ index: 1, loadFraction: 0.5, latencyUs: 80, achieved: 500, serverCount: 2 })]): RunResult {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    kvringVersion: '0.1.0',
+    gitCommit: null,
+    label: 'test',
+    startedAt: new Date(0).toISOString(),
+    finishedAt: new Date(1000).toISOString(),
+    machine: { cpuModel: 'cpu', cores: 2, memoryBytes: 1, nodeVersion: 'v20', platform: 'linux-x64', hostname: 'h' },
+    target: 'kvring',
+    servers: ['127.0.0.1:7001', '127.0.0.1:7002'],
+    config: {},
+    steps,
+    intervals: [{ tSec: 1, stepIndex: 0, opsPerSec: 1000, errors: 0, p50Us: 90, p99Us: 100 }],
+    slo: null,
+    events: [],
+    interrupted: false,
+  };
+}
+
+test('a consistent result validates', () => {
+  assert.deepEqual(validateRunResult(run()), []);
+  assert.deepEqual(validateRunResult(JSON.parse(JSON.stringify(run()))), []);
+});
+
+test('the validator reports counts that do not add up and percentiles that decrease', () => {
+  const r = run();
+  r.steps[0]!.requests += 1;
+  r.steps[1]!.total.latency.p99Us = r.steps[1]!.total.latency.p50Us - 1;
+  r.steps[1]!.servers[0]!.keyShare = 0.9;
+  const problems = validateRunResult(r).join('\n');
+  assert.match(problems, /Σ operations\[\]\.requests/);
+  assert.match(problems, /steps\[1\]\.total\.latency: p90Us \(80\) > p99Us \(79\): percentiles must not decrease/);
+  assert.match(problems, /keyShare/);
+  assert.deepEqual(validateRunResult({ schemaVersion: 99 }).length > 3, true);
+});
+
+function workerReport(worker: number, latencies: number[], servers: number, extra: Partial<WorkerStepReport> = {}): WorkerStepReport {
+  const rec = new LatencyRecorder();
+  for (const v of latencies) rec.record(v);
+  const perServer = latencies.length / servers;
+  return {
+    stepIndex: 0,
+    workerIndex: worker,
+    durationMs: 1000,
+    requests: latencies.length + 1,
+    replies: latencies.length,
+    operations: {
+      get: { requests: latencies.length + 1, errors: { timeout: 1, connection: 0, errorReply: 0, wrongValue: 0 }, misses: 2, latency: rec.encode(), serviceTime: rec.encode() },
+    },
+    servers: Array.from({ length: servers }, (_, s) => ({
+      requests: perServer + (s === 0 ? 1 : 0),
+      errors: { timeout: s === 0 ? 1 : 0, connection: 0, errorReply: 0, wrongValue: 0 },
+      latency: rec.encode(),
+      keys: perServer + (s === 0 ? 1 : 0),
+    })),
+    sendLateness: new LatencyRecorder().encode(),
+    maxEventLoopUtilization: 0.2,
+    maxEventLoopDelayMs: 3,
+    planned: latencies.length + 1,
+    issued: latencies.length + 1,
+    maxBacklog: 0,
+    aborted: false,
+    ...extra,
+  };
+}
+
+test('workers\' reports merge into one step whose percentiles are those of all requests together', () => {
+  const planned = planSteps({ serverCounts: [2], workloads: [parseWorkload('get')], mode: 'open', loadLevels: [0.5], rateOpsPerSec: 1000, trials: 1 })[0]!;
+  const fast = Array.from({ length: 990 }, () => 100);
+  const slow = Array.from({ length: 10 }, () => 50_000);
+  const { step, histograms } = aggregateStep(
+    { index: 0, planned, servers: ['127.0.0.1:7001', '127.0.0.1:7002'], targetOpsPerSec: 500, cpuUs: 2004, thresholds: { latenessUs: 1000, eventLoopUtilization: 0.95 } },
+    [workerReport(0, fast, 2), workerReport(1, slow, 2)],
+  );
+  assert.equal(step.requests, 1002);
+  assert.equal(step.errors.timeout, 2);
+  assert.equal(step.total.latency.count, 1000);
+  assert.equal(step.total.misses, 4);
+  assert.ok(step.total.latency.p50Us < 200);
+  // 1% of all requests took 50 ms: p99 sits at the boundary, p99.9 among the slow ones.
+  assert.ok(step.total.latency.p999Us >= 49_000);
+  assert.equal(step.achievedOpsPerSec, 1000);
+  assert.equal(step.client.cpuUsPerRequest, 2);
+  assert.equal(step.servers.length, 2);
+  assert.equal(step.servers[0]!.requests + step.servers[1]!.requests, step.requests);
+  assert.ok(Math.abs(step.servers[0]!.keyShare + step.servers[1]!.keyShare - 1) < 1e-9);
+  assert.equal(histograms.latency.total!.totalCount, 1000);
+  assert.deepEqual(validateRunResult(run([step])), []);
+});
+
+test('client_bound: late sends, a saturated worker or missing requests mark a step, with the cause', () => {
+  const healthy = { mode: 'open' as const, sendLatenessP99Us: 50, sendLatenessMaxUs: 300, maxEventLoopUtilization: 0.5, maxEventLoopDelayMs: 2, cpuUsPerRequest: 5, planned: 100, issued: 100, aborted: false };
+  const t = { latenessUs: 1000, eventLoopUtilization: 0.95 };
+  assert.equal(judgeClientBound(healthy, t).clientBound, false);
+  const late = judgeClientBound({ ...healthy, sendLatenessP99Us: 4100 }, t);
+  assert.equal(late.clientBound, true);
+  assert.match(late.causes[0]!, /send lateness 4100 µs > 1000 µs/);
+  assert.match(judgeClientBound({ ...healthy, maxEventLoopUtilization: 0.97 }, t).causes[0]!, /97% busy/);
+  assert.match(judgeClientBound({ ...healthy, issued: 90 }, t).causes[0]!, /issued 90 of 100/);
+  assert.equal(judgeClientBound({ ...healthy, mode: 'closed', sendLatenessP99Us: 5000 }, t).clientBound, false, 'closed loop has no schedule');
+});
+
+test('the summary is a table of every step with its verdicts', () => {
+  const r = run([syntheticStep({ index: 0, phase: 'max', latencyUs: 100, achieved: 1000 }), syntheticStep({ index: 1, loadFraction: 0.5, latencyUs: 1500, achieved: 500, clientBound: true })]);
+  const text = formatSummary(r, '/tmp/run');
+  assert.match(text, /srv\s+workload\s+step\s+target\/s\s+ops\/s\s+p50\s+p99/);
+  assert.match(text, /1\s+get\s+max\s+-\s+1000\s+100µs/);
+  assert.match(text, /50%.*1\.50ms.*client_bound/);
+  assert.match(text, /client_bound: 1 step\(s\)/);
+  assert.match(text, /Results: \/tmp\/run\/results\.json/);
+});
