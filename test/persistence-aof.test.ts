@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile, appendFile, unlink, readdir } from 'node:fs/promises';
+import { readFile, writeFile, unlink, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Store } from '../server/store.js';
 import { AppendLog, type AppendFsync } from '../server/persistence/aof.js';

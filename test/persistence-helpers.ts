@@ -43,7 +43,8 @@ export function mountSmallTmpfs(sizeBytes: number): { dir: string } | { skip: st
     return { skip: `cannot mount a tmpfs to fill up (needs root / CAP_SYS_ADMIN): ${(r.stderr || r.error?.message || '').trim()}` };
   }
   after(() => {
-    spawnSync('umount', [dir]);
+    // Lazy: a server child still holding a file open must not make the unmount fail.
+    spawnSync('umount', ['-l', dir]);
     rmSync(dir, { recursive: true, force: true });
   });
   return { dir };
