@@ -214,7 +214,7 @@ export function mergeRuns(runs: readonly RunResult[], names?: readonly string[])
   runs.forEach((r, i) => {
     if (r.steps.length !== first.steps.length) {
       throw new MergeMismatchError(
-        `${machineNames[i]} has ${r.steps.length} steps, ${machineNames[0]} has ${first.steps.length}: merge runs of the same plan (same --workloads, --server_counts, --load_levels, --trials)`,
+        `${machineNames[i]} has ${r.steps.length} steps, ${machineNames[0]} has ${first.steps.length} steps: merge runs of the same plan (same --workloads, --server_counts, --load_levels, --trials)`,
       );
     }
   });

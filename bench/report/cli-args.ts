@@ -20,7 +20,7 @@ export function parseCliArgs(command: string, usage: string, specs: Record<strin
     .scriptName(`npm run ${command} --`)
     .usage(usage)
     .parserConfiguration({ 'camel-case-expansion': false, 'strip-aliased': true })
-    .strict()
+    .strictOptions()
     .help('help')
     .alias('help', 'h')
     .version(false)

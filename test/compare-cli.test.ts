@@ -1,0 +1,133 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunResult } from '../bench/results.js';
+import { makeRunResult } from './helpers/results-fixture.js';
+
+// The compare command end to end, as CI runs it: a real child process, real files, exit codes.
+// Runs from dist/ (npm test builds first): dist/test/compare-cli.test.js → dist/bench/compare-cli.js.
+
+const CLI = fileURLToPath(new URL('../bench/compare-cli.js', import.meta.url));
+const dir = await mkdtemp(join(tmpdir(), 'kvring-compare-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function compare(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, GITHUB_STEP_SUMMARY: '', ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function save(name: string, run: RunResult | string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, typeof run === 'string' ? run : JSON.stringify(run));
+  return path;
+}
+
+const plan = { serverCounts: [1], workloads: ['get'], fractions: [0.5, 0.9], trials: 5, samplesPerStep: 100 };
+const base = await save('base.json', makeRunResult({ ...plan, noise: 0.02, seed: 1, label: 'base' }));
+const noisy = await save('noisy.json', makeRunResult({ ...plan, noise: 0.02, seed: 2, label: 'noisy' }));
+const slow = await save('slow.json', makeRunResult({ ...plan, noise: 0.02, seed: 3, slowdown: 0.15, label: 'slow' }));
+
+test('identical inputs → exit 0, "no regression"', async () => {
+  const r = await compare([base, base, '--no-charts']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /RESULT: no regression \(exit 0\)/);
+});
+
+test('small noise only → exit 0', async () => {
+  const r = await compare([base, noisy, '--no-charts']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+});
+
+test('a clear slowdown → exit 1, markdown file, $GITHUB_STEP_SUMMARY appended, overlay chart drawn', async () => {
+  const summary = join(dir, 'step-summary.md');
+  await writeFile(summary, '# earlier step\n');
+  const md = join(dir, 'out', 'compare.md');
+  const charts = join(dir, 'charts');
+  const r = await compare([base, slow, '--markdown', md, '--chart_dir', charts], { GITHUB_STEP_SUMMARY: summary });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /REGRESSION: throughput −1\d\.\d% p=0\.004/);
+  const text = await readFile(md, 'utf8');
+  assert.match(text, /## kvring perf: `slow` vs baseline `base` — ❌ 1 regression/);
+  assert.match(text, /\| get · 1 server · max \(closed loop\) \| 5\/5 \|/);
+  const appended = await readFile(summary, 'utf8');
+  assert.ok(appended.startsWith('# earlier step\n'), 'appends, never overwrites');
+  assert.ok(appended.includes('❌ 1 regression'));
+  assert.ok((await stat(join(charts, 'get-overlay.png'))).size > 10_000);
+});
+
+test('--json prints the comparison as data', async () => {
+  const r = await compare([base, slow, '--json', '--no-charts']);
+  assert.equal(r.code, 1);
+  const parsed = JSON.parse(r.stdout) as { failed: boolean; steps: { verdict: string }[] };
+  assert.equal(parsed.failed, true);
+  assert.equal(parsed.steps[0]!.verdict, 'regression');
+});
+
+test('a run folder and a folder of runs are accepted; their trials are combined', async () => {
+  const runs = join(dir, 'runs');
+  for (const [i, seed] of [7, 8].entries()) {
+    await mkdir(join(runs, `run-${i}`), { recursive: true });
+    await writeFile(join(runs, `run-${i}`, 'results.json'), JSON.stringify(makeRunResult({ ...plan, trials: 2, noise: 0.02, seed })));
+  }
+  const r = await compare([join(runs, 'run-0'), runs, '--no-charts']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /get · 1 server · max \(closed loop\)\s+2\/4/);
+});
+
+test('--noise with two A/A runs states the floor and uses it as the threshold', async () => {
+  const r = await compare([base, noisy, '--no-charts', '--noise', base, noisy]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Noise floor of this machine \(A\/A: .*base\.json vs .*noisy\.json\): throughput \d+\.\d%/);
+});
+
+test('malformed input → exit 2 naming the file and what to do', async () => {
+  const broken = await save('broken.json', '{"schemaVersion": 1, "steps": [');
+  const r = await compare([base, broken, '--no-charts']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^KV_ERR_RESULTS_INPUT: .*broken\.json is not valid JSON/m);
+
+  const wrong = await save('wrong.json', JSON.stringify({ schemaVersion: 1, hello: 'world' }));
+  const r2 = await compare([wrong, base, '--no-charts']);
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /KV_ERR_RESULTS_INPUT: .*wrong\.json is not a valid kvring results\.json: kvringVersion: expected a string.*\(and \d+ more\); rerun the bench or fix the file/);
+
+  const missing = await compare([join(dir, 'nope.json'), base]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /KV_ERR_RESULTS_INPUT: cannot read .*nope\.json/);
+});
+
+test('mismatched runs → exit 2 with KV_ERR_COMPARE_MISMATCH', async () => {
+  const put = await save('put.json', makeRunResult({ ...plan, workloads: ['put'] }));
+  const r = await compare([base, put, '--no-charts']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /KV_ERR_COMPARE_MISMATCH: the runs have no step in common .* run both with the same --workloads/);
+});
+
+test('bad flags → exit 2 with KV_ERR_REPORT_USAGE naming the flag', async () => {
+  for (const [args, pattern] of [
+    [[base], /exactly two inputs/],
+    [[base, base, '--max_regression', 'lots'], /--max_regression must be a percentage/],
+    [[base, base, '--gate', 'p42'], /--gate: unknown metric\(s\) p42/],
+    [[base, base, '--alpha', '2'], /--alpha must be between 0 and 1/],
+    [[base, base, '--bogus'], /Unknown argument/],
+  ] as const) {
+    const r = await compare([...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^KV_ERR_REPORT_USAGE: /m);
+    assert.match(r.stderr, pattern);
+  }
+});

@@ -1,0 +1,142 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compareRuns, noiseFloorFrom, thresholdsFor, DEFAULT_COMPARE_OPTIONS } from '../bench/compare.js';
+import { comparisonMarkdown, comparisonText, formatPercent } from '../bench/markdown.js';
+import { combineTrials } from '../bench/report/combine-trials.js';
+import { CompareMismatchError } from '../bench/report/errors.js';
+import { validateRunResult } from '../bench/results.js';
+import { makeRunResult } from './helpers/results-fixture.js';
+
+// Small runs keep these fast: 1 server, one workload, two load levels, 5 trials.
+const plan = { serverCounts: [1], workloads: ['get'], fractions: [0.5, 0.9], samplesPerStep: 100 };
+
+test('identical inputs: no regression, every change is zero, exit status would be 0', () => {
+  const run = makeRunResult({ ...plan, trials: 5, noise: 0.02 });
+  const c = compareRuns(run, run);
+  assert.equal(c.failed, false);
+  assert.equal(c.regressions, 0);
+  for (const s of c.steps) {
+    assert.equal(s.verdict, 'unchanged');
+    for (const m of s.metrics) assert.equal(m.change, 0);
+  }
+  assert.equal(c.steps.length, 3, 'max probe + two levels matched');
+});
+
+test('a clear 10% slowdown with 5 trials a side is a significant regression of throughput', () => {
+  const base = makeRunResult({ ...plan, trials: 5, noise: 0.02, seed: 1 });
+  const cand = makeRunResult({ ...plan, trials: 5, noise: 0.02, seed: 2, slowdown: 0.1 });
+  const c = compareRuns(base, cand);
+  assert.equal(c.failed, true);
+  const max = c.steps.find((s) => s.phase === 'max')!;
+  assert.equal(max.verdict, 'regression');
+  const tp = max.metrics.find((m) => m.metric === 'throughput')!;
+  assert.ok(tp.change < -0.05, `throughput change ${tp.change}`);
+  assert.ok(tp.pWorse! <= 0.05);
+  assert.ok(tp.ratioInterval!.high < 1, 'the 95% interval excludes no change');
+  assert.match(comparisonText(c), /REGRESSION: throughput −\d+\.\d% p=0\.00\d/);
+  assert.match(comparisonMarkdown(c), /❌ 1 regression/);
+});
+
+test('small noise alone (2% between trials, no change) does not fail', () => {
+  for (const seed of [11, 12, 13, 14, 15]) {
+    const base = makeRunResult({ ...plan, trials: 5, noise: 0.02, seed });
+    const cand = makeRunResult({ ...plan, trials: 5, noise: 0.02, seed: seed + 100 });
+    const c = compareRuns(base, cand, { gate: ['throughput', 'p50', 'p99'] });
+    assert.equal(c.failed, false, comparisonText(c));
+  }
+});
+
+test('a big change that the trials cannot separate from noise is "not significant", not a regression', () => {
+  const withThroughput = (values: number[]) => {
+    const run = structuredClone(makeRunResult({ ...plan, trials: 3 }));
+    for (const s of run.steps) if (s.phase === 'max') s.achievedOpsPerSec = values[s.trial]!;
+    return run;
+  };
+  // Medians 100k → 90k (−10%), but the trials overlap: the test cannot call it.
+  const c = compareRuns(withThroughput([100_000, 120_000, 80_000]), withThroughput([90_000, 110_000, 85_000]));
+  const tp = c.steps.find((s) => s.phase === 'max')!.metrics.find((m) => m.metric === 'throughput')!;
+  assert.ok(Math.abs(tp.change + 0.1) < 1e-9);
+  assert.ok(tp.pWorse! > 0.05);
+  assert.equal(tp.verdict, 'not-significant');
+  assert.equal(c.failed, false);
+  assert.match(comparisonText(c), /within noise: throughput −10\.0% p=0\.\d+ not significant/);
+});
+
+test('with fewer than --min_trials trials the verdict compares medians to the threshold and says it was untested', () => {
+  const base = makeRunResult({ ...plan, trials: 1 });
+  const slow = makeRunResult({ ...plan, trials: 1, slowdown: 0.2 });
+  const c = compareRuns(base, slow);
+  assert.equal(c.failed, true);
+  const tp = c.steps[0]!.metrics.find((m) => m.metric === 'throughput')!;
+  assert.equal(tp.tested, false);
+  assert.equal(tp.pWorse, null);
+  assert.ok(c.warnings.some((w) => w.includes('fewer than 3 trials')));
+  const slightly = makeRunResult({ ...plan, trials: 1, slowdown: 0.02 });
+  assert.equal(compareRuns(base, slightly).failed, false, 'a 2% change is under the 5% threshold');
+});
+
+test('improvements are reported and never fail', () => {
+  const slow = makeRunResult({ ...plan, trials: 5, noise: 0.01, seed: 1, slowdown: 0.2 });
+  const fast = makeRunResult({ ...plan, trials: 5, noise: 0.01, seed: 2 });
+  const c = compareRuns(slow, fast);
+  assert.equal(c.failed, false);
+  assert.equal(c.improvements, 1);
+  assert.match(comparisonText(c), /improved: throughput \+/);
+});
+
+test('only gated metrics fail: a latency-only regression fails with --gate p99 but not by default', () => {
+  const base = makeRunResult({ ...plan, trials: 5, noise: 0.01, seed: 1 });
+  const cand = structuredClone(makeRunResult({ ...plan, trials: 5, noise: 0.01, seed: 2 }));
+  for (const s of cand.steps) {
+    if (s.phase !== 'level') continue;
+    // Same throughput, 30% worse tail.
+    s.total.latency.p99Us = Math.round(s.total.latency.p99Us * 1.3);
+    s.total.latency.p999Us = Math.max(s.total.latency.p999Us, s.total.latency.p99Us);
+    s.total.latency.p9999Us = Math.max(s.total.latency.p9999Us, s.total.latency.p999Us);
+    s.total.latency.maxUs = Math.max(s.total.latency.maxUs, s.total.latency.p9999Us);
+  }
+  assert.equal(compareRuns(base, cand).failed, false);
+  const gated = compareRuns(base, cand, { gate: ['throughput', 'p99'] });
+  assert.equal(gated.failed, true);
+  assert.ok(gated.steps.filter((s) => s.phase === 'level').every((s) => s.verdict === 'regression'));
+});
+
+test('steps are matched by workload, server count and level; a run with nothing in common is a mismatch error', () => {
+  const a = makeRunResult({ ...plan, trials: 1, workloads: ['get'] });
+  const b = makeRunResult({ ...plan, trials: 1, workloads: ['put'] });
+  assert.throws(() => compareRuns(a, b), (err: unknown) => err instanceof CompareMismatchError && err.code === 'KV_ERR_COMPARE_MISMATCH' && /no step in common/.test(err.message));
+  const wider = makeRunResult({ ...plan, trials: 1, fractions: [0.5, 0.9, 0.95] });
+  const c = compareRuns(a, wider);
+  assert.deepEqual(c.onlyInCandidate, ['get · 1 server · 95% load']);
+  assert.ok(c.warnings.some((w) => w.includes('one side only')));
+});
+
+test('an A/A noise floor raises the threshold to what the machine does on its own', () => {
+  const a1 = makeRunResult({ ...plan, trials: 5, noise: 0.05, seed: 21 });
+  const a2 = makeRunResult({ ...plan, trials: 5, noise: 0.05, seed: 22 });
+  const floor = noiseFloorFrom(a1, a2, 'a1 vs a2');
+  assert.ok((floor.byMetric.throughput ?? 0) > 0);
+  const t = thresholdsFor({ ...DEFAULT_COMPARE_OPTIONS, maxRegression: 0, noiseFloor: floor });
+  assert.equal(t.throughput, floor.byMetric.throughput);
+  const withFloor = thresholdsFor({ ...DEFAULT_COMPARE_OPTIONS, noiseFloor: { source: 'x', byMetric: { p99: 0.3 } } });
+  assert.equal(withFloor.p99, 0.3);
+  assert.equal(withFloor.throughput, 0.05, 'never below --max_regression');
+  const c = compareRuns(a1, a2, { noiseFloor: floor });
+  assert.match(comparisonMarkdown(c), /Noise floor of this machine \(A\/A: a1 vs a2\): throughput \d/);
+});
+
+test('trials of several runs combine into one valid run (CI alternates builds, one run per round)', () => {
+  const runs = [1, 2, 3].map((seed) => makeRunResult({ ...plan, trials: 2, seed }));
+  const combined = combineTrials(runs);
+  assert.deepEqual(validateRunResult(JSON.parse(JSON.stringify(combined))), []);
+  assert.equal(combined.steps.length, runs.reduce((a, r) => a + r.steps.length, 0));
+  assert.deepEqual([...new Set(combined.steps.map((s) => s.trial))], [0, 1, 2, 3, 4, 5]);
+  const c = compareRuns(combined, combined);
+  assert.ok(c.steps.every((s) => s.baselineTrials === 6));
+});
+
+test('percent formatting uses a real minus sign and ± for zero', () => {
+  assert.equal(formatPercent(-0.0987), '−9.9%');
+  assert.equal(formatPercent(0.05), '+5.0%');
+  assert.equal(formatPercent(0), '±0.0%');
+});

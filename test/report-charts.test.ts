@@ -1,0 +1,156 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { createCanvas, loadImage } from '@napi-rs/canvas';
+import { writeReports } from '../bench/report/render.js';
+import { latencyThroughputData, percentileData, percentileGrid, scalingData, timelineData } from '../bench/report/chart-data.js';
+import { serverCountColor, shade } from '../bench/report/colors.js';
+import { renderIndexHtml } from '../bench/report/html.js';
+import { makeRunResult } from './helpers/results-fixture.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'kvring-report-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+/** Share of pixels in the central plot region that are not (near) white. */
+async function inkShare(png: Buffer): Promise<{ width: number; height: number; ink: number; corner: number[] }> {
+  const image = await loadImage(png);
+  const canvas = createCanvas(image.width, image.height);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(image, 0, 0);
+  // The plot area: inside the axes, below the title and legend.
+  const x0 = Math.round(image.width * 0.1);
+  const y0 = Math.round(image.height * 0.2);
+  const w = Math.round(image.width * 0.8);
+  const h = Math.round(image.height * 0.65);
+  const data = ctx.getImageData(x0, y0, w, h).data;
+  let ink = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235) ink++;
+  }
+  return { width: image.width, height: image.height, ink: ink / (w * h), corner: [...ctx.getImageData(2, 2, 1, 1).data] };
+}
+
+test('writeReports draws every chart as a 1200×700 PNG with ink in the plot area, plus index.html', async () => {
+  const run = makeRunResult({ serverCounts: [1, 2, 3], workloads: ['get', 'put'], clientBoundFrom: 0.95, sloBoundUs: 1000, samplesPerStep: 200 });
+  const out = join(dir, 'run');
+  const written = await writeReports(run, out);
+  const names = written.map((p) => basename(p)).sort();
+  assert.deepEqual(names, [
+    'get-latency-vs-throughput.png',
+    'get-percentiles.png',
+    'index.html',
+    'put-latency-vs-throughput.png',
+    'put-percentiles.png',
+    'scaling.png',
+    'timeline.png',
+  ]);
+  for (const path of written.filter((p) => p.endsWith('.png'))) {
+    const png = await readFile(path);
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${path} is a PNG`);
+    const { width, height, ink, corner } = await inkShare(png);
+    assert.equal(width, 1200);
+    assert.equal(height, 700);
+    assert.ok(ink > 0.01, `${basename(path)}: only ${(ink * 100).toFixed(2)}% of the plot area is drawn`);
+    assert.deepEqual(corner, [255, 255, 255, 255], `${basename(path)}: opaque white background`);
+  }
+  const html = await readFile(join(out, 'index.html'), 'utf8');
+  for (const n of names.filter((x) => x.endsWith('.png'))) assert.ok(html.includes(`src="${n}"`), `index.html shows ${n}`);
+  assert.doesNotMatch(html, /(src|href)="https?:/, 'no external assets: the page opens offline');
+  assert.doesNotMatch(html, /<script/);
+  assert.match(html, /Synthetic CPU/, 'the machine is described');
+  assert.match(html, /client-bound/);
+  assert.match(html, /p99&lt;=1ms/, 'the SLO objective is listed (escaped)');
+});
+
+test('a chart size option changes the PNG size', async () => {
+  const run = makeRunResult({ serverCounts: [1], workloads: ['get'], fractions: [0.5], samplesPerStep: 50 });
+  const written = await writeReports(run, join(dir, 'small'), { widthPx: 600, heightPx: 400 });
+  const { width, height } = await inkShare(await readFile(written[0]!));
+  assert.deepEqual([width, height], [600, 400]);
+});
+
+test('latency-vs-throughput data: one series per server count, sorted by throughput, p50 ≤ p99, maxima from the closed-loop probe', () => {
+  const run = makeRunResult({ serverCounts: [1, 2], workloads: ['get'], trials: 3, noise: 0.02, clientBoundFrom: 0.9, sloBoundUs: 2000 });
+  const d = latencyThroughputData(run, 'get');
+  assert.deepEqual(
+    d.series.map((s) => s.serverCount),
+    [1, 2],
+  );
+  for (const s of d.series) {
+    assert.equal(s.points.length, 6);
+    for (let i = 1; i < s.points.length; i++) assert.ok(s.points[i]!.opsPerSec >= s.points[i - 1]!.opsPerSec);
+    for (const p of s.points) {
+      assert.ok(p.p50Ms <= p.p99Ms && p.p99Ms <= p.p999Ms);
+      assert.equal(p.trials, 3, 'trials are combined into one point');
+      assert.equal(p.clientBound, (p.loadFraction ?? 0) >= 0.9);
+    }
+  }
+  assert.deepEqual(
+    d.maxima.map((m) => m.serverCount),
+    [1, 2],
+  );
+  assert.ok(d.slo && d.slo.points.length === 2 && d.slo.boundMs === 2);
+  for (const p of d.slo.points) assert.ok(p.latencyMs <= 2.0001 * 1.1, 'the SLO point lies near or under the bound');
+  assert.match(d.subtitle, /3 trials \(medians\)/);
+});
+
+test('percentile data: the largest server count, one curve per load level, latency never decreasing with the percentile', () => {
+  const run = makeRunResult({ serverCounts: [1, 3], workloads: ['get'], samplesPerStep: 300 });
+  const d = percentileData(run, 'get')!;
+  assert.equal(d.serverCount, 3);
+  assert.equal(d.curves.length, 6);
+  for (const c of d.curves) {
+    for (let i = 1; i < c.points.length; i++) {
+      assert.ok(c.points[i]!.x > c.points[i - 1]!.x);
+      assert.ok(c.points[i]!.latencyMs >= c.points[i - 1]!.latencyMs);
+    }
+  }
+  // Higher load → higher p99: the lines are ordered like the levels.
+  const p99 = d.curves.map((c) => c.points.find((p) => Math.abs(p.percentile - 99) < 1e-9)!.latencyMs);
+  for (let i = 1; i < p99.length; i++) assert.ok(p99[i]! >= p99[i - 1]!);
+  assert.deepEqual(percentileGrid(1000).slice(0, 4).map((p) => Math.round(p * 10) / 10), [0, 20.6, 36.9, 49.9]);
+  assert.ok(Math.abs(percentileGrid(1000).at(-1)! - 99.9) < 1e-9);
+});
+
+test('scaling and timeline data: max throughput per server count; one band per step; errors counted', () => {
+  const run = makeRunResult({ serverCounts: [1, 2, 3], workloads: ['get', 'put'] });
+  const s = scalingData(run);
+  assert.deepEqual(
+    s.lines.map((l) => l.workload),
+    ['get', 'put'],
+  );
+  for (const l of s.lines) {
+    assert.deepEqual(
+      l.points.map((p) => p.serverCount),
+      [1, 2, 3],
+    );
+    assert.ok(l.points.every((p) => p.fromClosedLoop));
+    assert.ok(l.points[2]!.opsPerSec > l.points[0]!.opsPerSec);
+  }
+  run.intervals[3]!.errors = 7;
+  const t = timelineData(run);
+  assert.equal(t.bands.length, run.steps.length);
+  assert.equal(t.totalErrors, 7);
+  assert.equal(t.points.length, run.intervals.length);
+  for (let i = 1; i < t.bands.length; i++) assert.equal(t.bands[i]!.fromSec, t.bands[i - 1]!.toSec, 'bands tile the timeline');
+});
+
+test('colours: a server count has one colour everywhere; load levels are shades of it', () => {
+  assert.equal(serverCountColor(1), serverCountColor(1));
+  assert.notEqual(serverCountColor(1), serverCountColor(2));
+  assert.equal(serverCountColor(11), serverCountColor(1), 'the palette wraps after 10');
+  assert.equal(shade('#1f77b4', 0.6), '#1f77b4');
+  assert.notEqual(shade('#1f77b4', 0), shade('#1f77b4', 1));
+});
+
+test('index.html escapes labels and configuration', () => {
+  const run = makeRunResult({ serverCounts: [1], workloads: ['get'], fractions: [0.5] });
+  run.label = '<script>alert(1)</script>';
+  run.config['note'] = '"quoted" & <b>';
+  const html = renderIndexHtml(run, []);
+  assert.doesNotMatch(html, /<script>alert/);
+  assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  assert.match(html, /&quot;quoted&quot; &amp; &lt;b&gt;/);
+});
