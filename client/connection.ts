@@ -137,6 +137,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private deadlineTimer: NodeJS.Timeout | null = null;
   private deadlineTimerAtMs = Infinity;
   private closeWaiters: (() => void)[] = [];
+  private closing: Promise<void> | null = null;
 
   constructor(
     readonly host: string,
@@ -176,6 +177,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * Hot path: one pooled record, one Promise, no closures.
    */
   send(args: readonly CommandArg[], timeoutMs: number = this.requestTimeoutMs): Promise<RespValue> {
+    // An infinite or NaN timeout would let a request wait forever: refused, like a bad option.
+    if (!(timeoutMs > 0 && timeoutMs < Infinity)) {
+      return Promise.reject(new InvalidOptionError(`timeoutMs must be a finite number > 0, got ${timeoutMs}`));
+    }
     switch (this.stateValue) {
       case 'ready':
       case 'connecting':
@@ -210,12 +215,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * Stops accepting requests, waits for the pending ones to settle (each is bounded by its
    * timeout), then closes the socket. Resolves when the socket is closed.
    */
-  async close(): Promise<void> {
-    if (this.stateValue === 'closed' && this.socket === null) return;
-    const wasConnected = this.stateValue === 'ready' || this.stateValue === 'connecting';
+  close(): Promise<void> {
+    this.closing ??= this.closeGracefully();
+    return this.closing;
+  }
+
+  private async closeGracefully(): Promise<void> {
     this.stateValue = 'closed';
     this.clearReconnectTimer();
-    if (wasConnected && this.pending.length > 0) {
+    if (this.socket !== null && this.pending.length > 0) {
       await new Promise<void>((resolve) => this.closeWaiters.push(resolve));
     }
     this.destroy();

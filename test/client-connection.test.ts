@@ -188,7 +188,11 @@ test('close() waits for pending replies; requests after it reject with KV_ERR_CL
   assert.equal(c.state, 'closed');
 });
 
-test('options out of range are refused with KV_ERR_INVALID_OPTION naming the option', () => {
+test('options out of range are refused with KV_ERR_INVALID_OPTION naming the option', async () => {
+  const c = new Connection('127.0.0.1', 1, { autoReconnect: false });
+  after(() => c.destroy());
+  await assert.rejects(c.send(['PING'], Number.POSITIVE_INFINITY), { code: 'KV_ERR_INVALID_OPTION', message: /timeoutMs/ });
+  assert.equal(c.pendingCount, 0);
   assert.throws(() => new Connection('127.0.0.1', 1, { requestTimeoutMs: 0 }), { code: 'KV_ERR_INVALID_OPTION', message: /requestTimeoutMs/ });
   assert.throws(() => new Connection('127.0.0.1', 1, { connectTimeoutMs: Number.NaN }), { code: 'KV_ERR_INVALID_OPTION', message: /connectTimeoutMs/ });
 });
