@@ -65,7 +65,7 @@ function normalizeVerb(argv: readonly string[]): string[] {
 async function parseSettings(argv: readonly string[]): Promise<Settings> {
   const parsed = await yargs(normalizeVerb(argv))
     .scriptName('kvring')
-    .usage('$0 <verb> [args] [options]\n\nTalks to kvring servers through the consistent-hash ring. Servers come from --servers, else from the local cluster file (npm run cluster).')
+    .usage('$0 <verb> [args] [options]\n\nTalks to kvring servers through the consistent-hash ring. Servers come\nfrom --servers, else from the local cluster file (npm run cluster).')
     .command('put <key> <value>', 'store value under key (also PUT)')
     .command('get <key>', 'print the value of key; exit 1 if it does not exist (also GET)')
     .command(['delete <key>', 'del <key>'], 'delete key; exit 1 if it did not exist (also DELETE)')
@@ -93,7 +93,8 @@ async function parseSettings(argv: readonly string[]): Promise<Settings> {
     )
     .help()
     .version(false)
-    .wrap(Math.min(120, process.stdout.columns ?? 100))
+    // yargs' ESM build wraps help text mid-word (cliui's minimal wrap); unwrapped lines read better.
+    .wrap(null)
     .parseAsync();
   let verb = String(parsed._[0]) as Verb | 'del';
   if (verb === 'del') verb = 'delete';

@@ -43,7 +43,7 @@ interface ServerStatus {
 function parseSettings(argv: string[]): Settings {
   const parsed = yargs(argv)
     .scriptName('npm run cluster --')
-    .usage('$0 [options]\n\nStarts a local kvring cluster and writes the server list where `npm run client` finds it. Ctrl-C stops it.')
+    .usage('$0 [options]\n\nStarts a local kvring cluster and writes the server list where\n`npm run client` finds it. Ctrl-C stops it (final snapshots).')
     .option('num-servers', { alias: 'num_servers', type: 'number', default: 3, describe: 'how many servers to start' })
     .option('base-port', { alias: 'base_port', type: 'number', default: 7001, describe: 'port of the first server; the others follow (7001, 7002, ...)' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'address the servers listen on' })
@@ -67,6 +67,8 @@ function parseSettings(argv: string[]): Settings {
     .strict()
     .help()
     .version(false)
+    // yargs' ESM build wraps help text mid-word (cliui's minimal wrap); unwrapped lines read better.
+    .wrap(null)
     .parseSync();
   return {
     numServers: parsed['num-servers'],

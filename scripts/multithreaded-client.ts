@@ -162,7 +162,7 @@ async function main(): Promise<number> {
   let exitCode = 0;
   const parsed = await yargs(process.argv.slice(2))
     .scriptName('npm run multithreaded-client --')
-    .usage('$0 [options]\n\nT threads each PUT, GET and DELETE their own keys through the ring and check what they read back.')
+    .usage('$0 [options]\n\nT threads each PUT, GET and DELETE their own keys through the ring\nand check what they read back.')
     .option('num-threads', { alias: 'num_threads', type: 'number', default: 10, describe: 'worker threads' })
     .option('num-keys', { alias: 'num_keys', type: 'number', default: 1000, describe: 'keys per thread (each is PUT, GET and DELETEd once)' })
     .option('pipeline', { type: 'number', default: 1, describe: 'requests each thread keeps in flight' })
@@ -185,6 +185,8 @@ async function main(): Promise<number> {
     .strict()
     .help()
     .version(false)
+    // yargs' ESM build wraps help text mid-word (cliui's minimal wrap); unwrapped lines read better.
+    .wrap(null)
     .parseAsync();
   if (exitCode !== 0) return exitCode;
 
