@@ -83,7 +83,7 @@ async function main(): Promise<number> {
       maxCasesPerKind: a['max-cases'],
     };
     process.stderr.write(`fuzzing ${target.description === 'spawned' ? `a spawned kvring server on ${target.host}:${target.port}` : target.description} for ${options.seconds} s, seed ${options.seed}\n`);
-    const report = await runCampaign(target, options, (line) => process.stderr.write(`${line}\n`));
+    const report = await runCampaign(target, options, { progress: (line) => process.stderr.write(`${line}\n`) });
     process.stdout.write(formatFuzzReport(report));
     if (a['json-out-file'] !== undefined) await writeFile(a['json-out-file'], `${JSON.stringify(report, null, 2)}\n`);
     return fuzzFailed(report) ? 1 : 0;

@@ -35,7 +35,17 @@ export const CANARY_KEY = '__kvring_fuzz_canary__';
 /** Called now and then with a one-line progress message (for stderr). */
 export type ProgressFn = (line: string) => void;
 
-export async function runCampaign(target: FaultTarget, options: FuzzOptions, progress: ProgressFn = () => undefined): Promise<FuzzReport> {
+export interface CampaignHooks {
+  progress?: ProgressFn;
+  /**
+   * Awaited before each burst is played: a place to inject a fault of another kind at a known
+   * moment (stop the server, fill its disk) and see how the campaign reports it.
+   */
+  beforeBurst?: (burst: number) => void | Promise<void>;
+}
+
+export async function runCampaign(target: FaultTarget, options: FuzzOptions, hooks: CampaignHooks = {}): Promise<FuzzReport> {
+  const progress = hooks.progress ?? ((): void => undefined);
   const canary: Canary = { key: CANARY_KEY, value: `alive:${options.seed}` };
   await plantCanary(target, canary);
   const startedMs = Date.now();
@@ -69,6 +79,7 @@ export async function runCampaign(target: FaultTarget, options: FuzzOptions, pro
 
   for (let burst = 0; burst < options.maxBursts && Date.now() < deadlineMs; burst++) {
     const plan = planBurst(options.seed, burst, options);
+    await hooks.beforeBurst?.(burst);
     const outcomes = await Promise.all(plan.connections.map((c) => playConnection(target.host, target.port, c, options)));
     report.bursts++;
     tally(report, plan, outcomes);
