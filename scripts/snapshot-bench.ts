@@ -5,7 +5,7 @@
 //   npx tsx scripts/snapshot-bench.ts                 # 1M keys, 16-byte keys, 100-byte values
 //   node dist/scripts/snapshot-bench.js --keys 200000 --json
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import yargs from 'yargs';
@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     const stats = await writeSnapshot({
       dir,
       entries: store.entries(),
+      maxEntries: store.size,
       aofGeneration: 1,
       startedAtMs: Date.now(),
       sliceMs: argv['slice-ms'],
@@ -101,6 +102,15 @@ async function main(): Promise<void> {
     await loadDone;
     histogram.disable();
     const probeMaxMs = stopProbe();
+
+    // The same probes for as long again with no snapshot: what GC and the machine's other load
+    // cost anyway, so the snapshot's own share of a stall can be told apart.
+    const baseline = monitorEventLoopDelay({ resolution: 1 });
+    const stopBaselineProbe = startStallProbe();
+    baseline.enable();
+    await new Promise<void>((resolve) => setTimeout(resolve, Math.max(100, stats.durationMs)));
+    baseline.disable();
+    const baselineProbeMaxMs = stopBaselineProbe();
 
     const loaded = new Store();
     const loadStart = performance.now();
@@ -127,6 +137,9 @@ async function main(): Promise<void> {
       eventLoopDelayMaxMs: round1(histogram.max / 1e6),
       eventLoopDelayP99Ms: round1(histogram.percentile(99) / 1e6),
       stallProbeMaxMs: round1(probeMaxMs),
+      idleEventLoopDelayMaxMs: round1(baseline.max / 1e6),
+      idleStallProbeMaxMs: round1(baselineProbeMaxMs),
+      loadAverage1m: round1(loadavg()[0]!),
       loadMs: Math.round(loadMs),
       loadKeysPerSec: Math.round(keys / (loadMs / 1000)),
     };
@@ -137,6 +150,7 @@ async function main(): Promise<void> {
         `snapshot of ${keys} keys (${report.keyBytes} B keys, ${report.valueBytes} B values), node ${report.node}, crc32 ${report.crc32}`,
         `  write:  ${report.writeMs} ms, ${(report.snapshotFileBytes / 1048576).toFixed(1)} MiB, ${report.writeMiBPerSec} MiB/s, ${report.slices} slices of <= ${report.sliceMs} ms`,
         `  stall:  longest slice ${report.maxSliceMs} ms; event-loop delay max ${report.eventLoopDelayMaxMs} ms (p99 ${report.eventLoopDelayP99Ms} ms); 1 ms probe worst gap ${report.stallProbeMaxMs} ms`,
+        `  idle:   same probes for as long without a snapshot: event-loop delay max ${report.idleEventLoopDelayMaxMs} ms; probe worst gap ${report.idleStallProbeMaxMs} ms (machine load average ${report.loadAverage1m})`,
         `  load:   ${report.loadMs} ms (${report.loadKeysPerSec} keys/s)`,
       ];
       if (report.writeLoad) lines.push(`  writes during the snapshot: ${report.concurrentWrites}`);

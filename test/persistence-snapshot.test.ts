@@ -150,7 +150,8 @@ test('a snapshot taken during concurrent writes holds every write made before it
   let mutations = 0;
   let done = false;
   // Small blocks and slices: the snapshot yields often, and the writes below land in between.
-  const writing = writeSnapshot({ dir, entries: store.entries(), aofGeneration: 1, startedAtMs: Date.now(), sliceMs: 0.2, blockBytes: 8192 });
+  // maxEntries as Persistence passes it: the size at the start, which still covers every old key.
+  const writing = writeSnapshot({ dir, entries: store.entries(), maxEntries: store.size, aofGeneration: 1, startedAtMs: Date.now(), sliceMs: 0.2, blockBytes: 8192 });
   const finished = writing.then((stats) => {
     done = true;
     return stats;
@@ -174,6 +175,7 @@ test('a snapshot taken during concurrent writes holds every write made before it
   const stats = await finished;
   assert.ok(stats.slices > 5, `the snapshot should have yielded many times, yielded ${stats.slices}`);
   assert.ok(mutations > 500, `writes should have interleaved with the snapshot, got ${mutations}`);
+  assert.ok(stats.keys <= keyCount, 'keys inserted after the start do not prolong the snapshot past the old size');
   const snap = await load(join(dir, SNAPSHOT_FILE));
   for (let i = 0; i < keyCount; i++) {
     const key = `key:${i}`;
@@ -184,6 +186,26 @@ test('a snapshot taken during concurrent writes holds every write made before it
   for (const [key, value] of snap) {
     if (key.startsWith('new:')) assert.ok(later.get(key)?.includes(value), `${key}=${value} was never written`);
   }
+});
+
+test('a snapshot ends even while new keys are inserted faster than it serializes', async () => {
+  const dir = await tempDir();
+  const store = new Store();
+  for (let i = 0; i < 5000; i++) store.set(`old:${i}`, 'v');
+  let inserted = 0;
+  let done = false;
+  const writing = writeSnapshot({ dir, entries: store.entries(), maxEntries: store.size, aofGeneration: 1, startedAtMs: 0, sliceMs: 0.05, blockBytes: 1024 })
+    .finally(() => {
+      done = true;
+    });
+  while (!done) {
+    for (let j = 0; j < 2000; j++) store.set(`new:${inserted++}`, 'v');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  const stats = await writing;
+  assert.equal(stats.keys, 5000);
+  const snap = await load(join(dir, SNAPSHOT_FILE));
+  for (let i = 0; i < 5000; i++) assert.ok(snap.has(`old:${i}`));
 });
 
 test('a failed snapshot write leaves the old snapshot and no temporary file', async () => {

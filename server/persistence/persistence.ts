@@ -267,12 +267,14 @@ export class Persistence {
       appendedAtStart = this.aof.appendedBytes;
     }
     const entries = this.store.entries();
+    const maxEntries = this.store.size;
     const run = async (): Promise<SnapshotOutcome> => {
       let stats: SnapshotWriteStats;
       try {
         stats = await writeSnapshot({
           dir: this.options.dir,
           entries,
+          maxEntries,
           aofGeneration: generation,
           startedAtMs,
           sliceMs,

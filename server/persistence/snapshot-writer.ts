@@ -19,6 +19,13 @@ export interface SnapshotWriteOptions {
   dir: string;
   /** A live iterator over the store (Store.entries()); it may see mutations made while we yield. */
   entries: Iterator<[string, string]>;
+  /**
+   * Stop after this many entries: the store's size when the snapshot started. A Map iterates in
+   * insertion order, so every entry present at the start that still exists comes before any entry
+   * inserted later; visiting that many covers them all, and a workload inserting new keys faster
+   * than the snapshot serializes cannot keep it running forever (the log has those keys).
+   */
+  maxEntries?: number;
   aofGeneration: number;
   startedAtMs: number;
   /** Serialize at most this long before yielding; Infinity when nothing else needs the loop (shutdown). */
@@ -96,7 +103,8 @@ export async function writeSnapshot(options: SnapshotWriteOptions): Promise<Snap
     const header = encodeHeader({ aofGeneration: options.aofGeneration, startedAtMs: options.startedAtMs });
     await writeBlock(header);
     const it = options.entries;
-    for (;;) {
+    const maxEntries = options.maxEntries ?? Infinity;
+    while (keys < maxEntries) {
       const step = it.next();
       if (step.done === true) break;
       const [key, value] = step.value;
