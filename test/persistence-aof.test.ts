@@ -127,6 +127,23 @@ test('appendfsync always: every caller in one event-loop turn shares one write a
   assert.ok(await log.close());
 });
 
+test('appendfsync always: fsyncs and acknowledgements keep coming while writes never pause', async () => {
+  const dir = await tempDir();
+  const log = await newLog(dir, 'always');
+  let acked = 0;
+  let turns = 0;
+  // A new write every turn of the event loop, with no quiet moment for the log to catch up.
+  while (log.stats.fsyncs < 5) {
+    assert.ok(turns < 20_000, `only ${log.stats.fsyncs} fsyncs after ${turns} busy turns: fsync starved`);
+    log.append(['SET', `k${turns}`, 'v'.repeat(1000)], 3);
+    log.flushForAck()?.then(() => acked++, (err: unknown) => assert.fail(String(err)));
+    turns++;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  assert.ok(acked > 0);
+  assert.ok(await log.close());
+});
+
 test('everysec and no never make the caller wait', async () => {
   for (const fsync of ['everysec', 'no'] as const) {
     const dir = await tempDir();

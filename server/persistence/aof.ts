@@ -285,13 +285,16 @@ export class AppendLog {
           continue;
         }
         if (this.halted) return;
+        // fsync before writing what arrived meanwhile: writing first would let a steady stream of
+        // writes postpone the fsync, and every acknowledgement, indefinitely. This way each fsync
+        // covers one write of everything that accumulated during the previous one (group commit).
+        if (this.fsyncWanted && this.file !== null && this.file.writtenBytes > this.file.durableBytes) {
+          await this.syncFile();
+          continue;
+        }
         if (this.writer.length > 0) this.seal();
         if (this.queued.length > 0) {
           await this.writeQueued();
-          continue;
-        }
-        if (this.fsyncWanted && this.file !== null && this.file.writtenBytes > this.file.durableBytes) {
-          await this.syncFile();
           continue;
         }
         this.fsyncWanted = false;
