@@ -383,12 +383,13 @@ export class LoadStep implements ConnectionListener {
     if (this.aborted) return;
     const schedule = this.schedule;
     if (schedule !== null) {
-      const due = schedule.dueBy(nowMs);
+      // Slots within the ticker's wake-up margin leave now; their latency then counts from now.
+      const due = schedule.dueBy(nowMs + this.env.ticker.earlyMs);
       while (this.issued < due) {
         const intended = schedule.intendedMs(this.issued++);
         this.lateness.record((nowMs - intended) * 1000);
         this.generate();
-        this.issue(intended, nowMs);
+        this.issue(intended > nowMs ? nowMs : intended, nowMs);
       }
       const next = schedule.nextMs(this.issued);
       if (next !== Infinity) this.env.ticker.wakeAt(next);

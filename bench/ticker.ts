@@ -4,9 +4,11 @@
 // so a request due in 150 µs would leave up to ~1 ms late, and that lateness lands in the
 // corrected latency. A helper thread sleeping in Atomics.wait (a futex with a microsecond
 // timeout) posts a message at the deadline; the worker's event loop wakes on it like on socket
-// data. Measured on this 2-vCPU VM, delivery takes ~70–150 µs, so the worker arms the ticker a
-// margin early (an estimate of the delivery delay, learnt as it goes) and covers the rest by
-// yielding to the event loop with setImmediate, which keeps processing replies meanwhile.
+// data. Delivery takes ~70–150 µs on a 2-vCPU VM, so the ticker fires early by a margin learnt
+// from the delays it sees (`earlyMs`), and the worker issues requests due within that margin at
+// once. A request that leaves before its slot has its latency counted from its actual send, never
+// from the (later) slot: early sends never shorten a latency. Spinning instead (setImmediate
+// until the slot) would be more exact but burns a core per worker, taken from the servers.
 
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 
@@ -28,7 +30,7 @@ export interface TickerShared {
 const MIN_TICK_GAP_MS = 0.2;
 /** Bounds of the early-wake margin. */
 const MIN_MARGIN_MS = 0.02;
-const MAX_MARGIN_MS = 0.4;
+const MAX_MARGIN_MS = 0.25;
 
 // Protocol: the worker writes the deadline, then bumps SEQUENCE; the thread fires once per
 // sequence number whose deadline has passed. The worker bumps GENERATION and notifies only when
@@ -43,10 +45,7 @@ export class Ticker {
   private writtenMs = Infinity;
   private lastFireMs = -Infinity;
   /** Early-wake margin: exponentially weighted estimate of the delivery delay. */
-  private marginMs = 0.1;
-  private target = NaN;
-  private spinning = false;
-  private readonly spin = (): void => this.check();
+  private marginMs = 0.05;
 
   /** `onDue` runs once the clock reaches the time passed to `wakeAt`. */
   constructor(private readonly onDue: () => void) {
@@ -65,11 +64,15 @@ export class Ticker {
     this.port.unref();
   }
 
-  /** Asks for `onDue` at clock time `dueMs` (performance.now() ms); replaces an earlier request. */
+  /** How early requests may be issued: the current estimate of the wake-up delivery delay. */
+  get earlyMs(): number {
+    return this.marginMs;
+  }
+
+  /** Asks for `onDue` at about clock time `dueMs` (performance.now() ms); replaces an earlier request. */
   wakeAt(dueMs: number): void {
-    this.target = dueMs;
-    if (this.spinning) return;
     const armMs = Math.max(dueMs - this.marginMs, this.lastFireMs + MIN_TICK_GAP_MS);
+    if (armMs === this.writtenMs) return;
     const earlier = armMs < this.writtenMs;
     this.deadline[0] = armMs;
     this.writtenMs = armMs;
@@ -82,7 +85,6 @@ export class Ticker {
 
   /** Forgets the pending request (the step ended). */
   cancel(): void {
-    this.target = NaN;
     this.deadline[0] = NaN;
     this.writtenMs = Infinity;
     Atomics.add(this.control, TICKER_SEQUENCE, 1);
@@ -99,26 +101,12 @@ export class Ticker {
   private onTick(): void {
     const now = performance.now();
     this.lastFireMs = now;
-    // Learn the delivery delay (deadline → here), bounded so one stall cannot disable the margin.
-    const delay = Math.min(Math.max(now - this.writtenMs, 0), 1);
-    this.marginMs = Math.min(MAX_MARGIN_MS, Math.max(MIN_MARGIN_MS, this.marginMs * 0.9 + (delay + 0.02) * 0.1));
-    this.check();
-  }
-
-  private check(): void {
-    this.spinning = false;
-    if (Number.isNaN(this.target)) return;
-    if (performance.now() >= this.target) {
-      this.target = NaN;
-      this.onDue();
-      return;
+    if (Number.isFinite(this.writtenMs)) {
+      // Learn the delivery delay (armed time → here), bounded so one stall cannot inflate it.
+      const delay = Math.min(Math.max(now - this.writtenMs, 0), MAX_MARGIN_MS);
+      this.marginMs = Math.min(MAX_MARGIN_MS, Math.max(MIN_MARGIN_MS, this.marginMs * 0.9 + delay * 0.1));
     }
-    if (this.target - performance.now() < 2 * this.marginMs) {
-      // Close enough: yield to the event loop (replies are still processed) until it is time.
-      this.spinning = true;
-      setImmediate(this.spin);
-      return;
-    }
-    this.wakeAt(this.target);
+    this.writtenMs = Infinity;
+    this.onDue();
   }
 }
