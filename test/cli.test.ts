@@ -123,12 +123,13 @@ test('exit 2 for bad arguments, with a message saying what is wrong', { timeout:
     [['end', '--servers', '127.0.0.1:7001,127.0.0.1:7002'], /END addresses one server: name it with --server host:port .* or pass --all-servers/],
     [['end', '--server', '127.0.0.1:9', '--servers', '127.0.0.1:7001'], /--server 127\.0\.0\.1:9 is not one of the servers/],
   ];
-  for (const [args, message] of cases) {
-    const r = await cli(args);
+  const results = await Promise.all(cases.map(([args]) => cli(args)));
+  results.forEach((r, i) => {
+    const [args, message] = cases[i]!;
     assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message, args.join(' '));
     assert.equal(r.stdout, '');
-  }
+  });
 });
 
 test('exit 3 when the server is unreachable or no cluster is running, saying how to start one', { timeout: 60_000 }, async () => {
