@@ -21,6 +21,8 @@ export interface LevelPoint {
   loadFraction: number | null;
   /** Median over trials of the step's achieved throughput (all operations), ops/s. */
   opsPerSec: number;
+  /** Median over trials of the offered rate, ops/s; null for closed-loop steps. */
+  offeredOpsPerSec: number | null;
   p50Ms: number;
   p99Ms: number;
   p999Ms: number;
@@ -34,7 +36,7 @@ export interface LevelPoint {
 export interface LatencySeries {
   serverCount: number;
   workload: string;
-  /** Open-loop levels sorted by throughput. */
+  /** Open-loop levels in order of offered load. */
   points: LevelPoint[];
 }
 
@@ -47,6 +49,13 @@ export interface LatencyThroughputData {
   maxima: { serverCount: number; workload: string; opsPerSec: number }[];
   /** The --slo objective and, per series, the highest throughput meeting it. */
   slo: { label: string; boundMs: number; points: { serverCount: number; workload: string; opsPerSec: number; latencyMs: number }[] } | null;
+}
+
+/** Orders points by offered load (fraction, else target rate), achieved throughput as the tie-break. */
+export function byOfferedLoad(a: LevelPoint, b: LevelPoint): number {
+  const la = a.loadFraction ?? a.offeredOpsPerSec ?? a.opsPerSec;
+  const lb = b.loadFraction ?? b.offeredOpsPerSec ?? b.opsPerSec;
+  return la - lb || a.opsPerSec - b.opsPerSec;
 }
 
 /** Operations that have latency data in this run, in a fixed order. */
@@ -74,6 +83,7 @@ export function levelPoint(group: StepGroup, op: Operation | 'total'): LevelPoin
     phase: group.phase,
     loadFraction: group.loadFraction,
     opsPerSec: median(withOp.map((s) => s.achievedOpsPerSec)),
+    offeredOpsPerSec: withOp[0]!.targetOpsPerSec === null ? null : median(withOp.map((s) => s.targetOpsPerSec ?? 0)),
     p50Ms: lat((s) => s.latency.p50Us),
     p99Ms: lat((s) => s.latency.p99Us),
     p999Ms: lat((s) => s.latency.p999Us),
@@ -157,7 +167,10 @@ export function latencyThroughputData(result: RunResult, op: Operation): Latency
     }
   }
   const sortedSeries = [...series.values()].sort((a, b) => a.serverCount - b.serverCount || a.workload.localeCompare(b.workload));
-  for (const s of sortedSeries) s.points.sort((a, b) => a.opsPerSec - b.opsPerSec);
+  // In order of offered load, not of achieved throughput: past saturation the achieved rate falls
+  // while latency climbs, and the line then bends back — the overload made visible, instead of a
+  // zig-zag between neighbouring levels.
+  for (const s of sortedSeries) s.points.sort(byOfferedLoad);
 
   let slo: LatencyThroughputData['slo'] = null;
   if (result.slo) {
@@ -262,7 +275,7 @@ export function percentileData(result: RunResult, op: Operation): PercentileData
       points,
     });
   }
-  curves.sort((a, b) => a.opsPerSec - b.opsPerSec);
+  curves.sort((a, b) => (a.loadFraction ?? a.opsPerSec) - (b.loadFraction ?? b.opsPerSec) || a.opsPerSec - b.opsPerSec);
   return {
     op,
     title: `${OP_TITLES[op]} latency by percentile, ${largest} server${largest === 1 ? '' : 's'}, per load level${workload === op ? '' : ` (${workload})`}`,

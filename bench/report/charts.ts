@@ -423,7 +423,16 @@ export async function renderPercentiles(data: PercentileData, size: ChartSize = 
       },
       plugins: {
         ...titleOptions(data.title, data.subtitle),
-        legend: { position: 'right', labels: { usePointStyle: true, pointStyle: 'line', padding: 12 } },
+        legend: {
+          position: 'right',
+          labels: {
+            usePointStyle: true,
+            padding: 12,
+            // Built here because Chart.js's default legend drops the dash of point-style entries.
+            generateLabels: () =>
+              datasets.map((d) => legendItem(String(d.label), { color: String(d.borderColor), pointStyle: 'line', dash: d.borderDash as number[], lineWidth: 2.5 })),
+          },
+        },
       },
     },
   };
@@ -589,7 +598,7 @@ export async function renderTimeline(data: TimelineData, size: ChartSize = DEFAU
     options: {
       parsing: false,
       scales: {
-        x: { type: 'linear', min: 0, max: tMax, title: { display: true, text: 'time since start (s)', font: { size: 15 } }, grid: { color: GRID } },
+        x: { type: 'linear', min: 0, max: Math.ceil(tMax), title: { display: true, text: 'time since start (s)', font: { size: 15 } }, grid: { color: GRID } },
         y: {
           type: 'linear',
           position: 'left',

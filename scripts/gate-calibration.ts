@@ -1,0 +1,229 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median, quantile } from '../bench/stats.js';
+import { flagTable, parseCliArgs, reportFailure, type OptionSpec } from '../bench/report/cli-args.js';
+import { ReportUsageError } from '../bench/report/errors.js';
+import type { RunResult } from '../bench/results.js';
+
+// Proves the CI gate on this machine: how often does `npm run compare` fail (exit 1) when nothing
+// changed (false alarms), and how often when the server really got slower (detection)?
+//
+// The server's --inject-cpu-us testing aid makes the "builds": A and A′ both spin `inject` µs of
+// CPU per request (the same build twice), B spins enough more that every request costs
+// `slowdown` % more server CPU. The script runs the real bench (`dist/bench/cli.js`) the way the
+// documented CI workflow does — short closed-loop runs, baseline and candidate alternating so
+// drift in the machine's speed hits both — and judges each block of runs with the real compare
+// CLI. Comparison k uses the k-th block of runs on each side, so the comparisons are independent.
+//
+//   npm run build && node dist/scripts/gate-calibration.js            (≈ 10–15 min on 2 cores)
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BENCH = join(ROOT, 'bench', 'cli.js');
+const COMPARE = join(ROOT, 'bench', 'compare-cli.js');
+
+export const CALIBRATION_OPTIONS = {
+  comparisons: { type: 'number', default: 20, describe: 'A/A and A/B comparisons to judge (each)' },
+  runs_per_side: { type: 'number', default: 4, describe: 'bench runs per side in one comparison (trials of the Mann–Whitney test)' },
+  inject_cpu_us: { type: 'number', default: 40, describe: 'CPU µs the server spins per request in builds A and A′ (--inject-cpu-us)' },
+  natural_cpu_us: { type: 'number', default: 15, describe: 'estimate of the server\'s own CPU µs per request, so B\'s injection makes the whole request `slowdown` % dearer' },
+  slowdown: { type: 'number', default: 10, describe: 'how much more CPU every request of build B costs, percent' },
+  step_duration: { type: 'number', default: 0.5, describe: 'seconds of the closed-loop measurement in each run' },
+  workload: { type: 'string', default: 'put', describe: 'bench workload of each run (put needs no preload, so runs are short)' },
+  max_regression: { type: 'string', default: '5%', describe: 'compare --max_regression' },
+  budget_min: { type: 'number', default: 15, describe: 'stop starting new comparisons after this many minutes' },
+  out: { type: 'string', default: 'reports/gate-calibration', describe: 'folder for the runs, the comparisons and calibration.md (emptied first)' },
+} as const satisfies Record<string, OptionSpec>;
+
+type Role = 'A' | 'A2' | 'B';
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], timeoutMs: number): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+    });
+  });
+}
+
+/** Wilson 95 % interval of a proportion k/n: honest error bars for 20 trials. */
+export function wilson(k: number, n: number): [number, number] {
+  if (n === 0) return [0, 1];
+  const z = 1.96;
+  const p = k / n;
+  const denom = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / denom;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denom;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+interface ComparisonRecord {
+  kind: 'A/A' | 'A/B';
+  block: number;
+  exitCode: number;
+  throughputChange: number | null;
+  pWorse: number | null;
+}
+
+async function main(args: string[]): Promise<number> {
+  const parsed = parseCliArgs('gate-calibration', 'Usage: node dist/scripts/gate-calibration.js [options]', CALIBRATION_OPTIONS, args);
+  if (parsed.kind === 'help') {
+    process.stdout.write(`${parsed.text}\n`);
+    return 0;
+  }
+  const a = parsed.argv;
+  const comparisons = Number(a['comparisons']);
+  const perSide = Number(a['runs_per_side']);
+  const inject = Number(a['inject_cpu_us']);
+  const natural = Number(a['natural_cpu_us']);
+  const slowdown = Number(a['slowdown']) / 100;
+  const stepSec = Number(a['step_duration']);
+  const budgetMs = Number(a['budget_min']) * 60_000;
+  const out = String(a['out']);
+  for (const [flag, v] of [['comparisons', comparisons], ['runs_per_side', perSide]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new ReportUsageError(`--${flag} must be a positive integer, got ${String(v)}`);
+  }
+  // B's injection: (natural + injectB) = (natural + inject) × (1 + slowdown).
+  const injectB = Math.round((natural + inject) * (1 + slowdown) - natural);
+  const injectOf: Record<Role, number> = { A: inject, A2: inject, B: injectB };
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+  const started = Date.now();
+  const records: ComparisonRecord[] = [];
+  const throughput: Record<Role, number[]> = { A: [], A2: [], B: [] };
+  const roles: Role[] = ['A', 'A2', 'B'];
+  let runIndex = 0;
+  process.stderr.write(`gate calibration: A/A′ inject ${inject} µs, B inject ${injectB} µs (${a['slowdown']}% more CPU per request at ~${natural} µs natural cost); ${comparisons} × (A/A, A/B), ${perSide} runs a side\n`);
+
+  for (let block = 0; block < comparisons; block++) {
+    if (Date.now() - started > budgetMs) {
+      process.stderr.write(`budget of ${a['budget_min']} min reached after ${block} comparisons each\n`);
+      break;
+    }
+    for (let r = 0; r < perSide; r++) {
+      // Rotate the order (A A′ B, A′ B A, B A A′) so no build always runs first after a pause.
+      const order = roles.map((_, i) => roles[(i + runIndex) % roles.length]!);
+      runIndex++;
+      for (const role of order) {
+        const dir = join(out, 'runs', role, `block-${String(block).padStart(2, '0')}`);
+        const res = await run(
+          [
+            BENCH,
+            '--preset',
+            'ci',
+            '--mode',
+            'closed',
+            '--workloads',
+            String(a['workload']),
+            '--trials',
+            '1',
+            '--step_duration',
+            String(stepSec),
+            `--server_flags=--snapshot-interval 0 --appendonly no --log-level warn --inject-cpu-us ${injectOf[role]}`,
+            '--no-charts',
+            '--quiet',
+            '--out',
+            dir,
+            '--label',
+            `${role}-${block}-${r}`,
+          ],
+          120_000,
+        );
+        if (res.code !== 0) throw new Error(`bench run ${role} block ${block} failed with exit ${res.code}: ${res.stderr.slice(-2000)}`);
+      }
+    }
+    for (const [kind, base, cand] of [
+      ['A/A', 'A', 'A2'],
+      ['A/B', 'A', 'B'],
+    ] as const) {
+      const blockName = `block-${String(block).padStart(2, '0')}`;
+      const res = await run([COMPARE, join(out, 'runs', base, blockName), join(out, 'runs', cand, blockName), '--json', '--no-charts', '--max_regression', String(a['max_regression'])], 60_000);
+      if (res.code !== 0 && res.code !== 1) throw new Error(`compare ${kind} block ${block} failed with exit ${res.code}: ${res.stderr}`);
+      const c = JSON.parse(res.stdout) as { steps: { metrics: { metric: string; change: number; pWorse: number | null }[] }[] };
+      const tp = c.steps[0]?.metrics.find((m) => m.metric === 'throughput');
+      records.push({ kind, block, exitCode: res.code, throughputChange: tp?.change ?? null, pWorse: tp?.pWorse ?? null });
+      process.stderr.write(`  block ${block} ${kind}: exit ${res.code}, throughput ${tp ? (tp.change * 100).toFixed(1) : '?'}%, p=${tp?.pWorse?.toFixed(3) ?? '-'}\n`);
+    }
+  }
+
+  for (const role of roles) {
+    for (const path of await listResults(join(out, 'runs', role))) {
+      const r = JSON.parse(await readFile(path, 'utf8')) as RunResult;
+      for (const s of r.steps) throughput[role].push(s.achievedOpsPerSec);
+    }
+  }
+  const elapsedMin = (Date.now() - started) / 60_000;
+  const aa = records.filter((r) => r.kind === 'A/A');
+  const ab = records.filter((r) => r.kind === 'A/B');
+  const falseAlarms = aa.filter((r) => r.exitCode === 1).length;
+  const detections = ab.filter((r) => r.exitCode === 1).length;
+  const cv = (xs: number[]): number => {
+    const m = xs.reduce((s, x) => s + x, 0) / xs.length;
+    return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, xs.length - 1)) / m;
+  };
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  const [faLo, faHi] = wilson(falseAlarms, aa.length);
+  const [dLo, dHi] = wilson(detections, ab.length);
+  const effect = median(throughput.B) / median(throughput.A) - 1;
+  const md = [
+    `## CI gate calibration (${new Date().toISOString().slice(0, 16).replace('T', ' ')}, ${elapsedMin.toFixed(1)} min)`,
+    '',
+    `| | comparisons | failed (exit 1) | rate | 95% interval (Wilson) |`,
+    `|---|---|---|---|---|`,
+    `| A/A (same build twice): false alarms | ${aa.length} | ${falseAlarms} | **${pct(falseAlarms / Math.max(1, aa.length))}** | ${pct(faLo)} – ${pct(faHi)} |`,
+    `| A/B (every request ${a['slowdown']}% more CPU): detections | ${ab.length} | ${detections} | **${pct(detections / Math.max(1, ab.length))}** | ${pct(dLo)} – ${pct(dHi)} |`,
+    '',
+    `Targets: ≤ 5% false alarms, ≥ 95% detection → ${falseAlarms / Math.max(1, aa.length) <= 0.05 && detections / Math.max(1, ab.length) >= 0.95 ? 'met' : 'NOT met'}.`,
+    '',
+    `Measured slowdown of B: median throughput ${pct(effect)} (A ${Math.round(median(throughput.A))} ops/s, B ${Math.round(median(throughput.B))} ops/s).`,
+    `Noise of single runs: coefficient of variation of throughput A ${pct(cv(throughput.A))}, A′ ${pct(cv(throughput.A2))}, B ${pct(cv(throughput.B))}; ` +
+      `A/A changes of block medians: p90 of |change| ${pct(quantile(aa.map((r) => Math.abs(r.throughputChange ?? 0)), 0.9))}.`,
+    '',
+    `Setup: ${perSide} alternating bench runs a side per comparison (\`--preset ci --mode closed --workloads ${a['workload']} --trials 1 --step_duration ${stepSec}\`), ` +
+      `server \`--inject-cpu-us ${inject}\` (A, A′) vs \`${injectB}\` (B); gate = \`npm run compare -- <A runs> <B runs> --max_regression ${a['max_regression']}\` ` +
+      `(one-sided Mann–Whitney U, α = 0.05, ${perSide} vs ${perSide} trials, plus the threshold). Machine load average at the end: ${loadavg()[0]!.toFixed(2)}.`,
+    '',
+    `Rerun: \`npm run build && node dist/scripts/gate-calibration.js --comparisons ${comparisons} --runs_per_side ${perSide}\``,
+    '',
+  ].join('\n');
+  await writeFile(join(out, 'calibration.md'), md);
+  await writeFile(join(out, 'calibration.json'), `${JSON.stringify({ records, throughput, injectA: inject, injectB, elapsedMin }, null, 2)}\n`);
+  process.stdout.write(md);
+  return 0;
+}
+
+/** Every results.json under `dir` (run folders; the `latest` links are not followed). */
+async function listResults(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name === 'results.json') found.push(p);
+    }
+  };
+  await walk(dir);
+  return found;
+}
+
+export function calibrationFlagTable(): string {
+  return flagTable(CALIBRATION_OPTIONS);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.exitCode = reportFailure(err);
+    },
+  );
+}
