@@ -363,7 +363,16 @@ export class Persistence {
 
     const obsolete = generations.filter((g) => g < baseGeneration);
     const live = generations.filter((g) => g >= baseGeneration);
-    const sizes = await Promise.all(live.map(async (g) => (await stat(join(dir, logFileName(g)))).size));
+    const sizes = await Promise.all(
+      live.map(async (g) => {
+        const path = join(dir, logFileName(g));
+        try {
+          return (await stat(path)).size;
+        } catch (err) {
+          throw new PersistenceError('KV_ERR_LOG_UNREADABLE', path, `append-only log ${path} cannot be read: ${describeError(err)}; fix the file's permissions or disk`, { cause: err });
+        }
+      }),
+    );
     let logRecords = 0;
     let logBytes = 0;
     let keptPrefix = false;
