@@ -254,11 +254,13 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
     return this.servers[this.ring.lookup(key)]!;
   }
 
-  /** PINGs one server; resolves with the round-trip time in ms. */
+  /** PINGs one server; resolves with the round-trip time in ms (of an open connection: connecting is not timed). */
   async ping(server: string): Promise<number> {
     const node = this.node(server);
+    const connection = node.connections[0]!;
+    if (connection.state !== 'ready') await this.direct(node, ['PING'], connection);
     const startMs = performance.now();
-    const reply = await this.direct(node, ['PING']);
+    const reply = await this.direct(node, ['PING'], connection);
     if (reply !== 'PONG') throw new UnexpectedReplyError(node.id, 'PING', describeReply(reply));
     return performance.now() - startMs;
   }
@@ -414,9 +416,9 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
   }
 
   /** Sends to one named server regardless of its health; an unreachable server is marked down. */
-  private async direct(node: Node, args: readonly CommandArg[]): Promise<RespValue> {
+  private async direct(node: Node, args: readonly CommandArg[], connection: Connection = node.pick()): Promise<RespValue> {
     try {
-      return await node.pick().send(args);
+      return await connection.send(args);
     } catch (err) {
       this.count(node, err);
       throw err;
