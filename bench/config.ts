@@ -27,7 +27,7 @@ export const OPTION_SPECS = {
   servers: { type: 'string', group: TARGETS, describe: 'use servers that already run, "host:port,host:port"; starts nothing (target "external")' },
   num_servers: { type: 'number', default: 3, group: TARGETS, describe: 'servers to start (ignored with --servers)' },
   server_counts: { type: 'string', default: '', group: TARGETS, describe: 'server counts to sweep, e.g. "1,2,4"; default 1..N (N = --num_servers or the --servers count)' },
-  server_flags: { type: 'string', default: '--snapshot-interval 0 --appendonly no --log-level warn', group: TARGETS, describe: 'extra flags for each kvring server, space-separated (replaces the default, which turns persistence off like redis --save "")' },
+  server_flags: { type: 'string', default: '--snapshot-interval 0 --appendonly no --log-level warn', group: TARGETS, describe: 'flags for each kvring server, space-separated; give them with "=": --server_flags="--inject-cpu-us 50" (replaces the default, which turns persistence off like redis --save "")' },
   redis_server: { type: 'string', default: 'redis-server', group: TARGETS, describe: 'redis-server binary for --target redis' },
 
   workloads: { type: 'string', default: 'put,get,delete', group: WORKLOAD, describe: `workloads measured one after another: put, get, delete, ${PRESET_NAMES.join(', ')}` },
