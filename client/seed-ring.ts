@@ -27,7 +27,7 @@ export interface SeedRingOptions {
   readonly weights?: Readonly<Record<string, number>>;
 }
 
-/** uhashring-compatible ring over SHA-256. Costs ~1.4 µs per lookup (node:crypto). */
+/** uhashring-compatible ring over SHA-256: 1–4 µs per lookup (node:crypto), against ~23 ns for Ring. */
 export class SeedRing implements KeyRouter {
   readonly nodes: readonly string[];
   /** Points in ring order: the first 6 digest bytes as a number, for a fast comparison. */

@@ -247,9 +247,13 @@ test('bad configurations are refused with KV_ERR_RING_CONFIG and a message namin
   refuses(() => new Ring(['a:1', '']), /non-empty/);
   refuses(() => new Ring(['a:1'], { tableSize: 65536 }), /tableSize must be a prime/);
   refuses(() => new Ring(ports(10), { tableSize: 7 }), /≥ the node count \(10\)/);
+  refuses(() => new Ring(['a:1'], { tableSize: 16_777_259 }), /≤ 16777216/);
   refuses(() => new Ring(['a:1'], { weights: { 'b:2': 1 } }), /weights name "b:2"/);
   refuses(() => new Ring(['a:1'], { weights: { 'a:1': 0 } }), /weight of "a:1"/);
   refuses(() => new Ring(['a:1'], { weights: { 'a:1': Number.NaN } }), /weight of "a:1"/);
+  refuses(() => new SeedRing(['a:1', 'a:1']), /"a:1" is listed twice/);
+  refuses(() => new SeedRing(['a:1'], { weights: { 'a:1': 1.5 } }), /integer ≥ 1 in the seed's ring/);
+  refuses(() => new SeedRing(['a:1'], { vnodes: 0 }), /vnodes must be an integer ≥ 1/);
 });
 
 test('a smaller prime table size works and stays exactly balanced', () => {
