@@ -16,7 +16,8 @@ import type { RunResult } from './results.js';
 export const COMPARE_OPTIONS = {
   max_regression: { type: 'string', default: '5%', describe: 'smallest worsening that fails, in percent ("5%" or "5"); raised to the noise floor when --noise is given' },
   alpha: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.alpha, describe: 'significance level of the one-sided Mann–Whitney U test (with ≥ --min_trials trials a side)' },
-  min_trials: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.minTrials, describe: 'trials a side needed for the significance test; with fewer, medians are compared to the threshold only' },
+  min_trials: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.minTrials, describe: 'trials a side needed for the significance test; with fewer, a change beyond the threshold is reported as unconfirmed and does not fail' },
+  fail_untested: { type: 'boolean', default: false, describe: 'with fewer than --min_trials trials, fail on a median change beyond the threshold alone (like a fixed-threshold check: noise can fail it)' },
   gate: { type: 'string', default: DEFAULT_COMPARE_OPTIONS.gate.join(','), describe: `metrics whose regression fails the comparison, comma-separated: ${METRICS.join(', ')} (others are reported only)` },
   noise: { type: 'string', array: true, describe: 'two A/A runs of the same build (files or folders): their largest step difference is the noise floor, and thresholds rise to it' },
   markdown: { type: 'string', describe: 'also write the markdown summary to this file (it is appended to $GITHUB_STEP_SUMMARY when that is set)' },
@@ -71,7 +72,7 @@ export function parseCompareArgs(args: string[]): CompareInvocation | { help: st
     baseline: positional[0]!,
     candidate: positional[1]!,
     noise,
-    options: { maxRegression: parsePercent('max_regression', a['max_regression']), alpha, minTrials, gate: gate as Metric[], seed },
+    options: { maxRegression: parsePercent('max_regression', a['max_regression']), alpha, minTrials, failUntested: a['fail_untested'] === true, gate: gate as Metric[], seed },
     markdown: typeof a['markdown'] === 'string' ? a['markdown'] : null,
     chartDir: a['charts'] === false ? null : String(a['chart_dir']),
     json: a['json'] === true,

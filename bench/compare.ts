@@ -12,8 +12,9 @@ import { bootstrapMedianRatio, mannWhitneyU, median, seededRandom, smallestOneSi
 //      floor when A/A runs are given), judged on the medians over trials, and
 //   2. with ≥ --min_trials trials a side, a one-sided Mann–Whitney U test says the candidate's
 //      trials are worse than the baseline's at level α (--alpha).
-// With fewer trials only rule 1 applies and the verdict says it was not tested.
-// Only the gated metrics (--gate, default throughput) can fail the comparison; the others are
+// With fewer trials nothing is tested: a change beyond the threshold is "unconfirmed" and does not
+// fail (one run a side cannot tell a regression from a noisy moment) unless --fail_untested asks
+// for the threshold-only judgement of a single run. Only the gated metrics (--gate, default throughput) can fail the comparison; the others are
 // reported with the same verdicts.
 
 export const METRICS = ['throughput', 'p50', 'p99'] as const;
@@ -33,6 +34,8 @@ export interface CompareOptions {
   alpha: number;
   /** Trials a side needed for the significance test. */
   minTrials: number;
+  /** Below minTrials, let a change beyond the threshold fail anyway (threshold-only, noise-prone). */
+  failUntested: boolean;
   /** Metrics whose regression fails the comparison. */
   gate: readonly Metric[];
   noiseFloor: NoiseFloor | null;
@@ -45,6 +48,7 @@ export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
   maxRegression: 0.05,
   alpha: 0.05,
   minTrials: 3,
+  failUntested: false,
   gate: ['throughput'],
   noiseFloor: null,
   bootstrapIterations: 2000,
@@ -58,7 +62,9 @@ export type MetricVerdict =
   /** The medians moved less than the threshold. */
   | 'unchanged'
   /** Moved beyond the threshold, but the test could not tell it from noise. */
-  | 'not-significant';
+  | 'not-significant'
+  /** Moved beyond the threshold, with too few trials to test (see --min_trials, --fail_untested). */
+  | 'unconfirmed';
 
 export interface MetricComparison {
   metric: Metric;
@@ -82,7 +88,7 @@ export interface MetricComparison {
   verdict: MetricVerdict;
 }
 
-export type StepVerdict = 'regression' | 'improvement' | 'unchanged' | 'not-significant';
+export type StepVerdict = MetricVerdict;
 
 export interface StepComparison {
   key: string;
@@ -96,7 +102,7 @@ export interface StepComparison {
   /** Either side had a client-bound trial: the numbers may describe the load generator. */
   clientBound: boolean;
   metrics: MetricComparison[];
-  /** Worst verdict of the gated metrics (regression > not-significant > improvement > unchanged). */
+  /** Worst verdict of the gated metrics (regression > not-significant, unconfirmed > improvement > unchanged). */
   verdict: StepVerdict;
   /** Some non-gated metric regressed: shown, does not fail the comparison. */
   ungatedRegression: boolean;
@@ -170,7 +176,7 @@ function compareMetric(metric: Metric, base: number[], cand: number[], options: 
   let verdict: MetricVerdict;
   const beyond = Math.abs(worsening) > threshold;
   if (!beyond) verdict = 'unchanged';
-  else if (!tested) verdict = worsening > 0 ? 'regression' : 'improvement';
+  else if (!tested) verdict = options.failUntested ? (worsening > 0 ? 'regression' : 'improvement') : 'unconfirmed';
   else if (worsening > 0) verdict = pWorse! <= options.alpha ? 'regression' : 'not-significant';
   else verdict = pBetter! <= options.alpha ? 'improvement' : 'not-significant';
   return {
@@ -191,7 +197,7 @@ function compareMetric(metric: Metric, base: number[], cand: number[], options: 
   };
 }
 
-const VERDICT_RANK: Record<StepVerdict, number> = { unchanged: 0, improvement: 1, 'not-significant': 2, regression: 3 };
+const VERDICT_RANK: Record<StepVerdict, number> = { unchanged: 0, improvement: 1, unconfirmed: 2, 'not-significant': 2, regression: 3 };
 
 /** Compares every step the two runs have in common. Throws CompareMismatchError when there is none. */
 export function compareRuns(baseline: RunResult, candidate: RunResult, partial: Partial<CompareOptions> = {}): Comparison {
@@ -245,7 +251,7 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
   if (untested.length > 0) {
     const fewest = Math.min(...untested.map((s) => Math.min(s.baselineTrials, s.candidateTrials)));
     warnings.push(
-      `${untested.length} step(s) have fewer than ${options.minTrials} trials a side (fewest: ${fewest}): their verdicts compare medians to the threshold without a significance test; run the bench with --trials ${options.minTrials} or more`,
+      `${untested.length} step(s) have fewer than ${options.minTrials} trials a side (fewest: ${fewest}): no significance test, so ${options.failUntested ? 'medians beyond the threshold fail (--fail_untested)' : 'they cannot fail the comparison'}; run the bench with --trials ${options.minTrials} or more (or several runs a side)`,
     );
   } else {
     const n1 = Math.min(...steps.map((s) => s.baselineTrials));

@@ -35,7 +35,7 @@ export function metricCell(m: MetricComparison | undefined): string {
 
 /** The verdict of one step in words, naming the metrics that decided it. */
 export function stepVerdictText(s: StepComparison): string {
-  const describe = (m: MetricComparison): string => `${METRIC_NAMES[m.metric]} ${formatPercent(m.change)}${m.tested ? ` ${formatP(m.worsening > 0 ? m.pWorse : m.pBetter)}` : ', untested'}`;
+  const describe = (m: MetricComparison): string => `${METRIC_NAMES[m.metric]} ${formatPercent(m.change)}${m.tested ? ` ${formatP(m.worsening > 0 ? m.pWorse : m.pBetter)}` : ''}`;
   const gated = s.metrics.filter((m) => m.gated);
   const parts: string[] = [];
   switch (s.verdict) {
@@ -45,15 +45,22 @@ export function stepVerdictText(s: StepComparison): string {
     case 'not-significant':
       parts.push(`within noise: ${gated.filter((m) => m.verdict === 'not-significant').map(describe).join(', ')} not significant`);
       break;
+    case 'unconfirmed':
+      parts.push(`unconfirmed (too few trials to test): ${gated.filter((m) => m.verdict === 'unconfirmed').map(describe).join(', ')}`);
+      break;
     case 'improvement':
       parts.push(`improved: ${gated.filter((m) => m.verdict === 'improvement').map(describe).join(', ')}`);
       break;
     case 'unchanged':
-      parts.push(gated.length > 0 ? 'unchanged' : 'not gated');
+      if (gated.length > 0) parts.push('unchanged');
       break;
   }
-  const ungated = s.metrics.filter((m) => !m.gated && (m.verdict === 'regression' || m.verdict === 'improvement'));
-  if (ungated.length > 0) parts.push(`(not gated: ${ungated.map((m) => `${m.verdict === 'regression' ? 'worse' : 'better'} ${describe(m)}`).join(', ')})`);
+  const ungated = s.metrics.filter((m) => !m.gated && (m.verdict === 'regression' || m.verdict === 'improvement' || m.verdict === 'unconfirmed'));
+  if (ungated.length > 0) {
+    const list = ungated.map((m) => `${m.worsening > 0 ? 'worse' : 'better'} ${describe(m)}${m.verdict === 'unconfirmed' ? ' unconfirmed' : ''}`).join(', ');
+    parts.push(parts.length > 0 ? `(not gated: ${list})` : `not gated: ${list}`);
+  }
+  if (parts.length === 0) parts.push('no gated metric, no change');
   if (s.clientBound) parts.push('[client-bound]');
   return parts.join(' ');
 }
@@ -72,7 +79,7 @@ export function methodText(c: Comparison): string {
     : ' No A/A noise floor given (--noise): thresholds are --max_regression.';
   return (
     `Gate: ${o.gate.length ? o.gate.join(', ') : 'nothing'}. A metric regresses when its median over trials is worse by more than the threshold (${thresholds}) ` +
-    `and, with ≥ ${o.minTrials} trials a side, a one-sided Mann–Whitney U test gives p ≤ ${o.alpha}. ${trials}.${floor}`
+    `and a one-sided Mann–Whitney U test over ≥ ${o.minTrials} trials a side gives p ≤ ${o.alpha}${o.failUntested ? ' (with fewer trials: the threshold alone, --fail_untested)' : ''}. ${trials}.${floor}`
   );
 }
 
