@@ -3,7 +3,8 @@
 //   npx tsx scripts/ring-bench.ts            (or, after `npm run build`, node dist/scripts/ring-bench.js)
 //   options: --sets 10 (random server-name sets per server count), --alt-sets 3 (sets for the
 //   alternatives we rejected), --keys 1000000, --seed 1
-// Prints markdown tables on stdout and progress on stderr. A full run takes ~1–2 minutes on 2 cores.
+// Prints markdown tables on stdout and progress (with CPU seconds) on stderr. A full run costs
+// ~1 minute of CPU on this project's 2-core machine; wall time grows when neighbours are busy.
 //
 // Quality (balance, keys moved) is computed in this thread; lookup speed in one fresh worker thread
 // per algorithm, so each timing loop sees a single ring class and key type, as a real client's call
@@ -168,7 +169,7 @@ interface QualityRow {
   readonly removeExtra: readonly number[];
 }
 
-/** Node index of keys 0 … keyCount-1 (a plain loop: TypedArray.from with a callback is ~5× slower). */
+/** Node index of keys 0 … keyCount-1 (a plain loop: TypedArray.from with a callback measured ~15× slower). */
 function placeAll(keyCount: number, nodeOf: (key: number) => number): Uint16Array {
   const owners = new Uint16Array(keyCount);
   for (let k = 0; k < keyCount; k++) owners[k] = nodeOf(k);
@@ -292,7 +293,7 @@ function fnv1aMixed(key: string): number {
   return fmix32(h);
 }
 
-/** Builds the function timed for `kind` over `servers` servers: takes a pool index, returns a number. */
+/** Builds one timed pass for `kind` over `servers` servers: looks up the pool's keys, returns a sink value. */
 function timedLookup(kind: TimingKind, servers: number, seed: number): (keys: readonly string[], bytes: readonly Buffer[]) => number {
   const ids = serverNames(servers + 1, randomStream(seed * 1000 + servers)).slice(0, servers);
   switch (kind) {
