@@ -38,7 +38,7 @@ function declareOptions(argv: string[]) {
     .option('snapshot-interval', { type: 'number', default: 5, describe: 'seconds between snapshots (taken only if something changed); 0 = off' })
     .option('appendonly', { type: 'string', choices: ['yes', 'no'], default: 'no', describe: 'also log every write to an append-only file, replayed at start-up' })
     .option('appendfsync', { type: 'string', choices: ['always', 'everysec', 'no'], default: 'everysec', describe: 'when the log is fsynced: before each reply (always), once a second, or by the OS' })
-    .option('discard-corrupt', { type: 'boolean', default: false, describe: 'move a corrupt snapshot or log aside and start empty instead of refusing to start' })
+    .option('discard-corrupt', { type: 'boolean', default: false, describe: 'instead of refusing to start on a corrupt snapshot or log: move the damaged files aside (*.corrupt-<time>) and start from what is intact (empty, for a corrupt snapshot)' })
     .option('max-clients', { type: 'number', default: 10000, describe: 'connections beyond this get "-ERR max number of clients reached" and are closed' })
     .option('max-bulk-bytes', { type: 'number', default: 64 * MiB, describe: 'largest bulk string (key or value) accepted, bytes' })
     .option('max-args', { type: 'number', default: 1024 * 1024, describe: 'most arguments in one command' })

@@ -133,14 +133,15 @@ export class KvServer implements ConnectionHost {
       }
     }
     // With no explicit mode the final snapshot is best effort: a failure is logged, the exit goes on.
-    await this.durability.close({ save: save === null });
+    const closedCleanly = await this.durability.close({ save: save === null });
     clearInterval(this.opsTimer);
     this.net.close();
     // Let the SHUTDOWN reply go out before the connections are ended.
     setImmediate(() => {
       for (const c of this.connections) c.end();
-      this.log.info({ keys: this.store.size }, 'bye');
-      this.onExit(0);
+      this.log.info({ keys: this.store.size, finalSnapshot: closedCleanly }, 'bye');
+      // A failed final snapshot means writes since the last good one are gone: say so in the exit code.
+      this.onExit(closedCleanly ? 0 : 1);
     });
     return null;
   }
