@@ -8,6 +8,7 @@
 // stopped and the script exits 1 with that server's error. When every server has exited (e.g.
 // `npm run client -- END --all_servers`), the script cleans up and exits too.
 
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import yargs from 'yargs';
@@ -81,6 +82,62 @@ function parseSettings(argv: string[]): Settings {
   };
 }
 
+/**
+ * Servers must not outlive this script even if it is killed with SIGKILL (when no handler of ours
+ * runs). A small detached watchdog process holds a pipe from us: we tell it each server pid as it
+ * starts; if the pipe closes without a final "done" line (we died), it SIGTERMs those servers
+ * (they still take their final snapshots) and removes the cluster file if it is still ours.
+ * Detached, so a Ctrl-C in the terminal does not reach it.
+ */
+const WATCHDOG_SOURCE = `
+const [clusterFile, supervisorPid] = process.argv.slice(1);
+const pids = [];
+let done = false;
+let rest = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (text) => {
+  const lines = (rest + text).split('\\n');
+  rest = lines.pop();
+  for (const line of lines) {
+    if (line === 'done') done = true;
+    else if (/^pid \\d+$/.test(line)) pids.push(Number(line.slice(4)));
+  }
+});
+process.stdin.on('end', () => {
+  if (done) return;
+  for (const pid of pids) {
+    try { process.kill(pid, 'SIGTERM'); } catch (err) { if (err.code !== 'ESRCH') throw err; }
+  }
+  const fs = require('node:fs');
+  try {
+    if (JSON.parse(fs.readFileSync(clusterFile, 'utf8')).supervisorPid === Number(supervisorPid)) fs.rmSync(clusterFile);
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
+});
+`;
+
+interface Watchdog {
+  watch(pid: number): void;
+  /** Normal exit: everything is already stopped; the watchdog leaves without acting. */
+  disarm(): void;
+}
+
+function startWatchdog(clusterFile: string): Watchdog {
+  const child = spawn(process.execPath, ['-e', WATCHDOG_SOURCE, clusterFile, String(process.pid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  child.unref();
+  const pipe = child.stdin!;
+  // If the watchdog cannot be started or dies, the script still works, just without this guard.
+  pipe.on('error', (err) => process.stderr.write(`cluster: orphan watchdog unavailable: ${err.message}\n`));
+  return {
+    watch: (pid) => void pipe.write(`pid ${pid}\n`),
+    disarm: () => pipe.end('done\n'),
+  };
+}
+
 /** Last lines of a server's log file, for start-up errors that went there instead of stderr. */
 function logTail(path: string, lines = 5): string {
   try {
@@ -116,6 +173,7 @@ async function main(): Promise<number> {
   }
 
   mkdirSync(settings.dir, { recursive: true });
+  const watchdog = startWatchdog(clusterFile);
   const ports = Array.from({ length: settings.numServers }, (_, i) => settings.basePort + i);
   const logFiles = ports.map((port) => join(settings.dir, `server-${port}.log`));
 
@@ -132,12 +190,14 @@ async function main(): Promise<number> {
         args: [...logArgs, '--log-file', logFiles[i]!, ...settings.serverArgs],
       });
       running.push(server);
+      watchdog.watch(server.pid);
       return server;
     }),
   );
   const failedIndex = started.findIndex((r) => r.status === 'rejected');
   if (failedIndex !== -1) {
     await Promise.all(running.map((s) => s.stop()));
+    watchdog.disarm();
     const reason = (started[failedIndex] as PromiseRejectedResult).reason as Error;
     process.stderr.write(
       `cluster: server on port ${ports[failedIndex]} failed to start; stopped the others.\n${reason.message.trim()}\n` +
@@ -199,6 +259,7 @@ async function main(): Promise<number> {
       const exits = await Promise.all(servers.map((s) => s.stop({ timeoutMs: 15_000 })));
       client.destroy();
       removeClusterFile(clusterFile, process.pid);
+      watchdog.disarm();
       const bad = exits
         .map((e, i) => ({ e, address: servers[i]!.address }))
         .filter(({ e }) => e.code !== 0);

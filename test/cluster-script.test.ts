@@ -138,6 +138,26 @@ test('two servers: the CLI finds them through the cluster file; SIGINT stops the
   assert.equal(existsSync(clusterFile), false);
 });
 
+/** Waits until `pid` no longer exists; there is no exit event for a process that is not our child. */
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isProcessAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+test('the cluster script killed with SIGKILL: its watchdog still stops the servers and removes the cluster file', { timeout: 60_000 }, async () => {
+  const basePort = await consecutiveFreePorts();
+  const { child } = await startCluster(['--num_servers', '2', '--base_port', String(basePort), '--dir', join(workDir, 'data-kill'), '--status-interval', '0'], 2);
+  const pids = readClusterFile(clusterFile)!.pids;
+  child.kill('SIGKILL');
+  await child;
+  for (const pid of pids) assert.equal(await waitGone(pid, 20_000), true, `server pid ${pid} was orphaned`);
+  assert.equal(existsSync(clusterFile), false);
+});
+
 test('a server that cannot start (port taken): the others are stopped, exit 1 with its error', { timeout: 60_000 }, async () => {
   const basePort = await consecutiveFreePorts();
   const blocker = await listen(basePort + 1);
