@@ -1,7 +1,7 @@
 import type { RunResult, StepResult } from './results.js';
 import { CompareMismatchError } from './report/errors.js';
 import { groupSteps, type StepGroup } from './report/step-groups.js';
-import { bootstrapMedianRatio, mannWhitneyU, median, seededRandom, smallestOneSidedP, type RatioInterval } from './stats.js';
+import { bootstrapMedianRatio, detectableShift, mannWhitneyU, median, seededRandom, smallestOneSidedP, stdev, type RatioInterval } from './stats.js';
 
 // Compares a baseline run with a candidate run, step by step, and decides whether the candidate
 // regressed. Pure: RunResults and options in, a Comparison out; printing, files and exit codes
@@ -83,10 +83,19 @@ export interface MetricComparison {
   /** Bootstrap 95 % interval of candidate/baseline median ratio, null when too few trials. */
   ratioInterval: RatioInterval | null;
   threshold: number;
+  /**
+   * Smallest relative change this comparison detects with 80 % probability, from the spread of
+   * the trials (pooled coefficient of variation) and their number; null when untested. A pass
+   * says nothing about changes smaller than this.
+   */
+  detectableChange: number | null;
   gated: boolean;
   tested: boolean;
   verdict: MetricVerdict;
 }
+
+/** Power for MetricComparison.detectableChange. */
+export const DETECTION_POWER = 0.8;
 
 export type StepVerdict = MetricVerdict;
 
@@ -167,7 +176,10 @@ function compareMetric(metric: Metric, base: number[], cand: number[], options: 
   let pWorse: number | null = null;
   let pBetter: number | null = null;
   let ratioInterval: RatioInterval | null = null;
+  let detectableChange: number | null = null;
   if (tested) {
+    const cv = baselineMedian > 0 ? Math.sqrt((stdev(base) ** 2 + stdev(cand) ** 2) / 2) / baselineMedian : Infinity;
+    detectableChange = detectableShift(cv, base.length, cand.length, options.alpha, DETECTION_POWER);
     const u = mannWhitneyU(cand, base);
     pWorse = higherIsBetter(metric) ? u.pLess : u.pGreater;
     pBetter = higherIsBetter(metric) ? u.pGreater : u.pLess;
@@ -191,6 +203,7 @@ function compareMetric(metric: Metric, base: number[], cand: number[], options: 
     pBetter,
     ratioInterval,
     threshold,
+    detectableChange,
     gated: options.gate.includes(metric),
     tested,
     verdict,
@@ -259,6 +272,13 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
     if (smallestOneSidedP(n1, n2) > options.alpha) {
       warnings.push(`with ${n1} and ${n2} trials the smallest possible p-value is ${smallestOneSidedP(n1, n2).toFixed(3)} > --alpha ${options.alpha}: no change can be significant; use more trials`);
     }
+  }
+  const blind = steps.flatMap((s) => s.metrics.filter((m) => m.gated && m.detectableChange !== null && m.detectableChange > 2 * m.threshold).map((m) => ({ s, m })));
+  if (blind.length > 0) {
+    const worst = blind.reduce((a, b) => (b.m.detectableChange! > a.m.detectableChange! ? b : a));
+    warnings.push(
+      `the trials are too noisy to guard the threshold: ${blind.length} gated metric(s) could only reliably catch changes above twice it (worst: ${worst.m.metric} of "${worst.s.label}", ${Number.isFinite(worst.m.detectableChange!) ? `${(worst.m.detectableChange! * 100).toFixed(0)}%` : 'nothing'}); a pass here is weak evidence — add trials or quieten the machine`,
+    );
   }
   const cb = steps.filter((s) => s.clientBound && s.metrics.some((m) => m.gated));
   if (cb.length > 0) warnings.push(`${cb.length} gated step(s) were client-bound on some trial: the load generator, not the server, may have set their numbers`);

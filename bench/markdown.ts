@@ -27,6 +27,11 @@ function formatP(p: number | null): string {
   return p < 0.001 ? 'p<0.001' : `p=${p.toFixed(3)}`;
 }
 
+function formatDetectable(d: number | null): string {
+  if (d === null) return '—';
+  return Number.isFinite(d) ? `±${(d * 100).toFixed(1)}%` : 'none';
+}
+
 /** "41.2k → 37.1k (−9.9%)" or "—" when the step has no such metric. */
 export function metricCell(m: MetricComparison | undefined): string {
   if (!m) return '—';
@@ -107,14 +112,14 @@ export function comparisonMarkdown(c: Comparison, extras: { charts?: string[]; b
   const tested = c.steps.flatMap((s) => s.metrics.filter((m) => m.tested).map((m) => ({ s, m })));
   if (tested.length > 0) {
     lines.push('<details><summary>p-values and 95% bootstrap intervals of candidate/baseline</summary>', '');
-    lines.push('| step | metric | baseline trials | candidate trials | change | 95% interval | p (worse) | verdict |', '|---|---|---|---|---|---|---|---|');
+    lines.push('| step | metric | baseline trials | candidate trials | change | 95% interval | p (worse) | detectable¹ | verdict |', '|---|---|---|---|---|---|---|---|---|');
     for (const { s, m } of tested) {
       const ci = m.ratioInterval ? `${formatPercent(m.ratioInterval.low - 1)} … ${formatPercent(m.ratioInterval.high - 1)}` : '—';
       lines.push(
-        `| ${s.label} | ${m.metric}${m.gated ? ' (gated)' : ''} | ${m.baseline.map((v) => formatValue(m.metric, v)).join(', ')} | ${m.candidate.map((v) => formatValue(m.metric, v)).join(', ')} | ${formatPercent(m.change)} | ${ci} | ${formatP(m.pWorse)} | ${m.verdict} |`,
+        `| ${s.label} | ${m.metric}${m.gated ? ' (gated)' : ''} | ${m.baseline.map((v) => formatValue(m.metric, v)).join(', ')} | ${m.candidate.map((v) => formatValue(m.metric, v)).join(', ')} | ${formatPercent(m.change)} | ${ci} | ${formatP(m.pWorse)} | ${formatDetectable(m.detectableChange)} | ${m.verdict} |`,
       );
     }
-    lines.push('', '</details>', '');
+    lines.push('', '¹ smallest change these trials catch with 80% probability, from their spread; a pass says nothing about smaller ones.', '', '</details>', '');
   }
   if (c.onlyInBaseline.length || c.onlyInCandidate.length) {
     lines.push(`Not compared — only in baseline: ${c.onlyInBaseline.join(', ') || 'none'}; only in candidate: ${c.onlyInCandidate.join(', ') || 'none'}.`, '');

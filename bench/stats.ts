@@ -186,6 +186,39 @@ export function normalCdf(z: number): number {
   return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
 }
 
+/** Inverse of normalCdf (bisection to 1e-10): the z with normalCdf(z) = p, for 0 < p < 1. */
+export function normalQuantile(p: number): number {
+  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile needs 0 < p < 1, got ${p}`);
+  let lo = -10;
+  let hi = 10;
+  while (hi - lo > 1e-10) {
+    const mid = (lo + hi) / 2;
+    if (normalCdf(mid) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** Sample standard deviation (n − 1 in the denominator); 0 for fewer than two values. */
+export function stdev(values: readonly number[]): number {
+  if (values.length < 2) return 0;
+  const m = mean(values);
+  let ss = 0;
+  for (const v of values) ss += (v - m) ** 2;
+  return Math.sqrt(ss / (values.length - 1));
+}
+
+/**
+ * The smallest relative shift between two samples that a one-sided Mann–Whitney test at `alpha`
+ * detects with probability `power`, given their relative spread (coefficient of variation): the
+ * normal-theory size (z_α + z_power) · cv · √(1/n1 + 1/n2), widened by √(π/3) for the rank test's
+ * efficiency. Infinity when the sample sizes cannot reach `alpha` at all.
+ */
+export function detectableShift(cv: number, n1: number, n2: number, alpha: number, power: number): number {
+  if (smallestOneSidedP(n1, n2) > alpha) return Infinity;
+  return (normalQuantile(1 - alpha) + normalQuantile(power)) * cv * Math.sqrt(1 / n1 + 1 / n2) * Math.sqrt(Math.PI / 3);
+}
+
 export function binomial(n: number, k: number): number {
   if (k < 0 || k > n) return 0;
   let r = 1;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { binomial, bootstrapMedianRatio, holmSignificant, mannWhitneyU, median, midranks, normalCdf, quantile, seededRandom, smallestOneSidedP } from '../bench/stats.js';
+import { binomial, bootstrapMedianRatio, detectableShift, holmSignificant, mannWhitneyU, median, midranks, normalCdf, normalQuantile, quantile, seededRandom, smallestOneSidedP, stdev } from '../bench/stats.js';
 
 test('median and quantiles interpolate between order statistics (R type 7)', () => {
   assert.equal(median([3, 1, 2]), 2);
@@ -107,4 +107,13 @@ test('helpers: binomial coefficients and the normal CDF', () => {
   assert.ok(Math.abs(normalCdf(0) - 0.5) < 1e-7);
   assert.ok(Math.abs(normalCdf(1.959964) - 0.975) < 1e-6);
   assert.ok(Math.abs(normalCdf(-1.644854) - 0.05) < 1e-6);
+});
+
+test('detectable shift: what a comparison of this size and noise can catch; nothing when α is out of reach', () => {
+  assert.ok(Math.abs(normalQuantile(0.975) - 1.959964) < 1e-5, 'as exact as normalCdf');
+  assert.ok(Math.abs(stdev([2, 4, 4, 4, 5, 5, 7, 9]) - 2.138) < 1e-3);
+  // (z0.95 + z0.8) · cv · √(1/5 + 1/5) · √(π/3) = 2.486 · 0.02 · 0.632 · 1.023
+  assert.ok(Math.abs(detectableShift(0.02, 5, 5, 0.05, 0.8) - 0.0322) < 5e-4);
+  assert.ok(detectableShift(0.02, 10, 10, 0.05, 0.8) < detectableShift(0.02, 5, 5, 0.05, 0.8), 'more trials see smaller changes');
+  assert.equal(detectableShift(0.02, 3, 3, 0.01, 0.8), Infinity, '3 vs 3 can never reach p ≤ 0.01');
 });

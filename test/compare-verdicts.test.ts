@@ -144,3 +144,14 @@ test('percent formatting uses a real minus sign and ± for zero', () => {
   assert.equal(formatPercent(0.05), '+5.0%');
   assert.equal(formatPercent(0), '±0.0%');
 });
+
+test('a pass from trials too noisy to guard the threshold says so', () => {
+  const base = makeRunResult({ ...plan, trials: 4, noise: 0.3, seed: 31 });
+  const cand = makeRunResult({ ...plan, trials: 4, noise: 0.3, seed: 32 });
+  const c = compareRuns(base, cand);
+  const tp = c.steps.find((s) => s.phase === 'max')!.metrics.find((m) => m.metric === 'throughput')!;
+  assert.ok(tp.detectableChange! > 0.1, `detectable ${tp.detectableChange}`);
+  assert.ok(c.warnings.some((w) => w.startsWith('the trials are too noisy to guard the threshold')));
+  const quiet = compareRuns(makeRunResult({ ...plan, trials: 5, noise: 0.01, seed: 1 }), makeRunResult({ ...plan, trials: 5, noise: 0.01, seed: 2 }));
+  assert.ok(!quiet.warnings.some((w) => w.includes('too noisy')));
+});
