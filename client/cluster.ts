@@ -17,7 +17,7 @@
 // there; when the owner returns, reads of those keys see the owner's (older) copy again.
 
 import { EventEmitter } from 'node:events';
-import { Ring, type RingOptions } from './ring.js';
+import { Ring, type KeyRouter, type RingOptions } from './ring.js';
 import { backoffDelayMs } from './backoff.js';
 import { Connection, type CommandArg, type ConnectionOptions, type RespValue } from './connection.js';
 import {
@@ -48,6 +48,11 @@ export interface ClusterOptions extends Omit<ConnectionOptions, 'autoReconnect' 
   readonly shutdownTimeoutMs?: number;
   /** Ring options (per-server weights, table size); see client/ring.ts. */
   readonly ring?: RingOptions;
+  /**
+   * Builds the key router from the canonical "host:port" ids instead of the default
+   * `new Ring(ids, options.ring)`; e.g. `(ids) => new SeedRing(ids)` to read data the seed placed.
+   */
+  readonly router?: (servers: readonly string[]) => KeyRouter;
 }
 
 export interface ClusterEvents {
@@ -142,7 +147,7 @@ interface Answered {
 export class KvCluster extends EventEmitter<ClusterEvents> {
   /** "host:port" of every server, in the ring's canonical (sorted) order. */
   readonly servers: readonly string[];
-  private readonly ring: Ring;
+  private readonly ring: KeyRouter;
   private readonly nodes: Node[];
   /** 1 = live, per ring index; read on every request by `isLive`. */
   private readonly live: Uint8Array;
@@ -159,7 +164,7 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
     super();
     if (servers.length === 0) throw new ServerAddressError('a cluster needs at least one server: pass ["host:port", ...]');
     const canonical = servers.map((s) => formatAddress(parseAddress(s)));
-    this.ring = new Ring(canonical, options.ring);
+    this.ring = options.router ? options.router(canonical) : new Ring(canonical, options.ring);
     this.servers = this.ring.nodes;
     const perServer = wholeNumber('connectionsPerServer', options.connectionsPerServer ?? DEFAULTS.connectionsPerServer, 1);
     this.failoverRetries = wholeNumber('failoverRetries', options.failoverRetries ?? DEFAULTS.failoverRetries, 0);
