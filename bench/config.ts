@@ -39,7 +39,7 @@ export const OPTION_SPECS = {
   verify: { type: 'boolean', default: false, group: WORKLOAD, describe: 'check every GET returns the value last written (nil after a DELETE); violations count as wrongValue errors. Uses 1 connection per server per thread and gives each thread its own keys' },
 
   mode: { type: 'string', choices: ['open', 'closed'], default: 'open', group: LOAD, describe: 'open: closed-loop max probe, then open-loop levels with latency from the intended send time; closed: one closed-loop step per point (the seed\'s style)' },
-  load_levels: { type: 'string', default: '10,25,50,70,80,90,95,100,110', group: LOAD, describe: 'open-loop levels, percent of the measured maximum (or of --rate)' },
+  load_levels: { type: 'string', default: '10,25,50,75,90,100,110', group: LOAD, describe: 'open-loop levels, percent of the measured maximum (or of --rate)' },
   rate: { type: 'number', group: LOAD, describe: 'total ops/s that --load_levels are percentages of; skips the max probe' },
   step_duration: { type: 'number', default: 1, group: LOAD, describe: 'seconds per step (max probe and each level)' },
   num_requests: { type: 'number', group: LOAD, describe: 'requests per thread per step instead of --step_duration' },

@@ -3,6 +3,7 @@
 // (preloading the key space for GETs, keys for DELETEs, the target rate from the max probe).
 
 import { Worker } from 'node:worker_threads';
+import type { Histogram } from 'hdr-histogram-js';
 import { Ring } from '../client/ring.js';
 import { aggregateStep, type StepHistograms } from './aggregate.js';
 import type { BenchConfig } from './config.js';
@@ -184,8 +185,22 @@ export class Coordinator {
     const lengthMs = Math.max(g.endMs - this.lastIntervalEndMs, 1);
     this.lastIntervalEndMs = g.endMs;
     const h = mergeEncoded(g.histograms);
+    const last = this.lastPoint;
+    if (last !== null && lengthMs < this.config.intervalMs / 4) {
+      // A step's short tail (its last replies after the final full interval) joins the interval
+      // before it instead of becoming a point of its own with a meaningless rate.
+      last.histogram.add(h);
+      last.replies += g.replies;
+      last.lengthMs += lengthMs;
+      last.point.tSec = this.pointTime(g.endMs);
+      last.point.opsPerSec = Math.round((last.replies / last.lengthMs) * 1000);
+      last.point.errors += g.errors;
+      last.point.p50Us = percentileUs(last.histogram, 50);
+      last.point.p99Us = percentileUs(last.histogram, 99);
+      return;
+    }
     const point: IntervalPoint = {
-      tSec: Math.round((this.currentStepStartSec + g.endMs / 1000) * 1000) / 1000,
+      tSec: this.pointTime(g.endMs),
       stepIndex: this.currentResultIndex,
       opsPerSec: Math.round((g.replies / lengthMs) * 1000),
       errors: g.errors,
@@ -193,8 +208,16 @@ export class Coordinator {
       p99Us: percentileUs(h, 99),
     };
     this.intervals.push(point);
+    this.lastPoint = { point, histogram: h, replies: g.replies, lengthMs };
     this.hooks.onInterval?.(point);
   }
+
+  private pointTime(endMs: number): number {
+    return Math.round((this.currentStepStartSec + endMs / 1000) * 1000) / 1000;
+  }
+
+  /** The current step's latest point, while a short tail may still join it. */
+  private lastPoint: { point: IntervalPoint; histogram: Histogram; replies: number; lengthMs: number } | null = null;
 
   private lastIntervalEndMs = 0;
 
@@ -277,6 +300,7 @@ export class Coordinator {
         this.currentStepStartSec = this.elapsedSec();
         this.workerElapsedMs.fill(0);
         this.lastIntervalEndMs = 0;
+        this.lastPoint = null;
         this.hooks.onStepStart?.(planned, target, plan.length);
         const cpuBefore = process.cpuUsage();
         const reports = await this.runOne({

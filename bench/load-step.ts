@@ -98,6 +98,8 @@ export class LoadStep implements ConnectionListener {
   private readonly rr: Int32Array;
   private readonly scanner = new ReplyScanner();
   private readonly dirty: LoadConnection[] = [];
+  /** While handling a connection's replies: that connection (see freeConn). */
+  private preferred: LoadConnection | null = null;
 
   // Request generation (each stream seeded on its own: reproducible whatever the timing).
   private readonly opPrng: Prng;
@@ -292,6 +294,10 @@ export class LoadStep implements ConnectionListener {
   }
 
   private freeConn(s: number): LoadConnection | null {
+    // The connection whose replies just arrived first: refilling it keeps one write per batch
+    // of replies (pipelining), where round-robin would scatter them into many small writes.
+    const p = this.preferred;
+    if (p !== null && p.server === s && p.open && p.count < this.pipeline) return p;
     const list = this.conns[s]!;
     const n = list.length;
     const start = this.rr[s]!;
@@ -443,8 +449,10 @@ export class LoadStep implements ConnectionListener {
     }
     c.keepRest(data, pos, end);
     this.lastReplyMs = now;
+    this.preferred = c;
     this.drainBacklog(c.server, now);
     this.afterActivity(now);
+    this.preferred = null;
   }
 
   private complete(c: LoadConnection, data: Buffer, nowMs: number): void {

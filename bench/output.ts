@@ -18,7 +18,10 @@ export async function createRunDir(outDir: string, startedAt: Date, label: strin
   return runDir;
 }
 
-/** `step-007-get.hgrm` (latency from the intended send) and `step-007-get.service.hgrm`. */
+/**
+ * `step-007-get.hgrm` (latency from the intended send) and `step-007-get.service.hgrm` (from the
+ * actual send); mixes also get `step-007-total.hgrm`. Values in milliseconds.
+ */
 export function hgrmFileName(stepIndex: number, operation: string, kind: 'latency' | 'service'): string {
   return `step-${String(stepIndex).padStart(3, '0')}-${operation}${kind === 'service' ? '.service' : ''}.hgrm`;
 }
@@ -31,14 +34,16 @@ export async function writeRunFiles(runDir: string, result: RunResult, histogram
   written.push(resultsPath);
   for (let i = 0; i < histograms.length; i++) {
     const h = histograms[i]!;
+    // 'total' repeats the only operation of a single-operation step: written for mixes only.
+    const single = Object.keys(h.latency).filter((op) => op !== 'total').length === 1;
     for (const [op, hist] of Object.entries(h.latency)) {
-      if (hist === undefined) continue;
+      if (hist === undefined || (single && op === 'total')) continue;
       const p = join(runDir, hgrmFileName(i, op, 'latency'));
       await writeFile(p, hgrmText(hist));
       written.push(p);
     }
     for (const [op, hist] of Object.entries(h.serviceTime)) {
-      if (hist === undefined) continue;
+      if (hist === undefined || (single && op === 'total')) continue;
       const p = join(runDir, hgrmFileName(i, op, 'service'));
       await writeFile(p, hgrmText(hist));
       written.push(p);

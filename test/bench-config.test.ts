@@ -20,7 +20,7 @@ test('no flags: 1..3 kvring servers × put, get, delete, open-loop levels after 
   assert.deepEqual(c.serverCounts, [1, 2, 3]);
   assert.deepEqual(c.workloads.map((w) => w.name), ['put', 'get', 'delete']);
   assert.equal(c.mode, 'open');
-  assert.deepEqual(c.loadLevels, [0.1, 0.25, 0.5, 0.7, 0.8, 0.9, 0.95, 1, 1.1]);
+  assert.deepEqual(c.loadLevels, [0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.1]);
   assert.equal(c.maxErrorRate, 0.01);
   assert.equal(c.label, 'kvring');
   assert.equal(c.slo, null);
