@@ -107,6 +107,15 @@ export async function runCampaign(target: FaultTarget, options: FuzzOptions, hoo
       }
       needsRestart = true;
     }
+    if (needsRestart) {
+      // Connections left open by a dead or stalled server are a symptom of it, not findings of their own.
+      const stuck = findings.filter((f) => f.kind === 'stuck-connection').length;
+      if (stuck > 0) {
+        findings.splice(0, findings.length, ...findings.filter((f) => f.kind !== 'stuck-connection'));
+        const main = findings[findings.length - 1]!;
+        main.detail += `; ${stuck} of the burst's connections were left open`;
+      }
+    }
     for (const f of findings) {
       countFinding(report, f);
       const written = casesWritten.get(f.kind) ?? 0;
@@ -162,7 +171,6 @@ function tally(report: FuzzReport, plan: BurstPlan, outcomes: ConnectionOutcome[
     report.replies += o.replies;
     report.protocolErrors += o.protocolErrors;
     if (o.serverClosed) report.serverClosedConnections++;
-    if (o.lingered) report.lingeringConnections++;
   });
 }
 
@@ -171,6 +179,7 @@ function countFinding(report: FuzzReport, finding: FuzzFinding): void {
   else if (finding.kind === 'wedge' || finding.kind === 'lost-key') report.wedges++;
   else if (finding.kind === 'bad-reply') report.badReplies++;
   else if (finding.kind === 'shutdown') report.shutdowns++;
+  else if (finding.kind === 'stuck-connection') report.lingeringConnections++;
 }
 
 /**

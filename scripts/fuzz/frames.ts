@@ -202,7 +202,7 @@ export function randomCommand(rng: Prng, options: FrameOptions): Buffer[] {
       args = [name('INFO'), ...many(() => b(rng.pick(['server', 'clients', 'memory', 'persistence', 'stats', 'commandstats', 'keyspace', 'all', 'default', 'nosuch'])), 0, 3)];
       break;
     case 12:
-      args = [name('CONFIG'), b(rng.pick(['GET', 'SET', 'RESETSTAT', 'REWRITE', 'get'])), ...many(() => b(rng.pick(['*', 'max*', '?ort', 'save', '[a-z]', '\\', 'x'])), 0, 3)];
+      args = [name('CONFIG'), b(rng.pick(['GET', 'SET', 'RESETSTAT', 'REWRITE', 'get'])), ...many(() => globPattern(rng), 0, 3)];
       break;
     case 13:
       args = [name('COMMAND'), b(rng.pick(['COUNT', 'INFO', 'DOCS', 'GETKEYS', 'LIST'])), ...many(() => b(rng.pick(['get', 'set', 'nosuch', ''])), 0, 3)];
@@ -255,6 +255,21 @@ const INLINE_ESCAPES: readonly string[] = Array.from({ length: 256 }, (_, code) 
 
 function escapeInlineChar(c: string): string {
   return INLINE_ESCAPES[c.charCodeAt(0)]!;
+}
+
+/**
+ * A glob for CONFIG GET: a known one, or a random mix of wildcards and letters. Patterns with many
+ * '*' are how a glob matcher built on a backtracking regex is made to run for minutes (ReDoS).
+ */
+export function globPattern(rng: Prng): Buffer {
+  const r = rng.next();
+  if (r < 0.4) return Buffer.from(rng.pick(['*', 'max*', '?ort', 'save', '[a-z]', '\\', 'x', '*a*p*']));
+  // A run of wildcards then a letter no setting name ends with: every split of the name is tried.
+  if (r < 0.6) return Buffer.from(`${'*'.repeat(rng.between(1, 40))}${rng.pick(['x', 'q', ''])}`, 'latin1');
+  const length = rng.between(1, 40);
+  let glob = '';
+  for (let i = 0; i < length; i++) glob += rng.pick(['*', '*', '*', '*', '?', 'a', 'e', 'x', '[', '-']);
+  return Buffer.from(glob, 'latin1');
 }
 
 /** Random bytes, either uniform or biased towards the bytes the parsers branch on. */

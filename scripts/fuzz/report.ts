@@ -39,6 +39,7 @@ export interface FuzzReport {
   replies: number;
   protocolErrors: number;
   serverClosedConnections: number;
+  /** Connections a healthy server kept open past the linger time after our FIN. */
   lingeringConnections: number;
   crashes: number;
   /** Wedges and lost canary keys. */
