@@ -103,35 +103,37 @@ export function describeRun(result: RunResult): string {
     `${result.target}${result.label ? ` "${result.label}"` : ''}`,
     `${counts.join('/')} server${counts.length === 1 && counts[0] === 1 ? '' : 's'}`,
     [...new Set(result.steps.map((s) => s.workload))].join(', '),
+    ...describeConfig(result.config),
   ];
-  for (const [key, value] of Object.entries(result.config)) {
-    if (SUBTITLE_CONFIG_KEYS.has(key) && (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean')) {
-      parts.push(`${key} ${String(value)}`);
-    }
-  }
   if (trials > 1) parts.push(`${trials} trials (medians)`);
   parts.push(`${result.machine.cores} cores`, result.startedAt.slice(0, 16).replace('T', ' '));
   return parts.join(' · ');
 }
 
-/** Configuration keys worth a place in a chart subtitle, when the harness records them. */
-const SUBTITLE_CONFIG_KEYS = new Set([
-  'preset',
-  'connections',
-  'pipeline',
-  'threads',
-  'workers',
-  'valueBytes',
-  'value_size',
-  'valueSize',
-  'keys',
-  'keyCount',
-  'key_pattern',
-  'keyPattern',
-  'durationSec',
-  'duration',
-  'stepDurationSec',
-]);
+/** The settings worth a place in a subtitle, from the harness's config block, in words. */
+export function describeConfig(config: Record<string, unknown>): string[] {
+  const num = (k: string): number | null => (typeof config[k] === 'number' ? config[k] : null);
+  const str = (k: string): string | null => (typeof config[k] === 'string' && config[k] !== '' ? config[k] : null);
+  const out: string[] = [];
+  const preset = str('preset');
+  if (preset) out.push(`preset ${preset}`);
+  const mode = str('mode');
+  if (mode) out.push(`${mode} loop`);
+  const threads = num('numThreads');
+  if (threads !== null) out.push(`${threads} thread${threads === 1 ? '' : 's'}`);
+  const connections = num('connections');
+  if (connections !== null) out.push(`${connections} conn/server/thread`);
+  const pipeline = num('pipeline');
+  if (pipeline !== null && pipeline > 1) out.push(`pipeline ${pipeline}`);
+  const vMin = num('valueSizeMin');
+  const vMax = num('valueSizeMax');
+  if (vMin !== null) out.push(vMax !== null && vMax !== vMin ? `${vMin}–${vMax} B values` : `${vMin} B values`);
+  const keys = num('keySpace');
+  if (keys !== null) out.push(`${formatOps(keys)} keys${str('keyDist') && str('keyDist') !== 'uniform' ? ` (${str('keyDist')})` : ''}`);
+  const step = num('stepDurationSec');
+  if (step !== null) out.push(`${step} s steps`);
+  return out;
+}
 
 export function latencyThroughputData(result: RunResult, op: Operation): LatencyThroughputData {
   const groups = groupSteps(result.steps);

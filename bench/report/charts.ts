@@ -1,6 +1,6 @@
 import { createCanvas } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration, type ChartDataset, type LegendItem, type Plugin, type PointStyle, type ScriptableContext, type Scale } from 'chart.js';
-import { BACKGROUND, ERROR_RED, GRID, SLO_COLOR, TEXT, serverCountColor, seriesColor, shade, withAlpha } from './colors.js';
+import { BACKGROUND, ERROR_RED, GRID, SLO_COLOR, TEXT, serverCountColor, shade, withAlpha } from './colors.js';
 import {
   formatMs,
   formatOps,
@@ -440,6 +440,8 @@ export async function renderPercentiles(data: PercentileData, size: ChartSize = 
 }
 
 const WORKLOAD_DASHES: number[][] = [[], [10, 5], [3, 4], [12, 4, 3, 4]];
+/** Neutral greys for workload lines: colour is reserved for server counts. */
+const WORKLOAD_LINE_COLORS = ['#333333', '#777777', '#555555', '#999999'];
 
 /**
  * `scaling.png`: maximum throughput against the number of servers, one line per workload, points
@@ -461,7 +463,8 @@ export async function renderScaling(data: ScalingData, size: ChartSize = DEFAULT
         tension: 0,
       });
     }
-    const lineColor = data.lines.length === 1 ? '#333333' : seriesColor(data.lines.length - 1 - i + 5);
+    const lineColor = WORKLOAD_LINE_COLORS[i % WORKLOAD_LINE_COLORS.length]!;
+    const style = WORKLOAD_POINT_STYLES[i % WORKLOAD_POINT_STYLES.length]!;
     const dsIndex = datasets.length;
     datasets.push({
       label: line.workload,
@@ -471,19 +474,25 @@ export async function renderScaling(data: ScalingData, size: ChartSize = DEFAULT
       borderDash: WORKLOAD_DASHES[i % WORKLOAD_DASHES.length]!,
       pointBackgroundColor: line.points.map((p) => serverCountColor(p.serverCount)),
       pointBorderColor: line.points.map((p) => serverCountColor(p.serverCount)),
-      pointStyle: pointStyleFor('circle'),
+      pointStyle: pointStyleFor(style),
       pointRadius: pointRadiusFor(7),
       pointBorderWidth: 2,
       tension: 0,
     });
-    line.points.forEach((p, index) => labels.push({ datasetIndex: dsIndex, index, text: `${formatOps(p.opsPerSec)}${p.fromClosedLoop ? '' : '*'}` }));
+    const prefix = data.lines.length > 1 ? `${line.workload} ` : '';
+    line.points.forEach((p, index) => labels.push({ datasetIndex: dsIndex, index, text: `${prefix}${formatOps(p.opsPerSec)}${p.fromClosedLoop ? '' : '*'}` }));
   });
   const yMax = Math.max(1, ...datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)));
   const counts = data.serverCounts;
   const legend: LegendItem[] = [];
   data.lines.forEach((line, i) => {
-    const lineColor = data.lines.length === 1 ? '#333333' : seriesColor(data.lines.length - 1 - i + 5);
-    legend.push(legendItem(line.workload, { color: lineColor, pointStyle: 'line', dash: WORKLOAD_DASHES[i % WORKLOAD_DASHES.length]!, lineWidth: 2.5 }));
+    const lineColor = WORKLOAD_LINE_COLORS[i % WORKLOAD_LINE_COLORS.length]!;
+    // Several workloads: the point shape tells them apart even where a line has a single point.
+    legend.push(
+      data.lines.length > 1
+        ? legendItem(line.workload, { color: lineColor, pointStyle: WORKLOAD_POINT_STYLES[i % WORKLOAD_POINT_STYLES.length]!, fill: BACKGROUND })
+        : legendItem(line.workload, { color: lineColor, pointStyle: 'line', dash: WORKLOAD_DASHES[i % WORKLOAD_DASHES.length]!, lineWidth: 2.5 }),
+    );
   });
   if (datasets.some((d) => String(d.label).endsWith('ideal (linear)'))) {
     legend.push(legendItem('ideal linear scaling', { color: '#7f7f7f', pointStyle: 'line', dash: [2, 4] }));

@@ -16,11 +16,6 @@ export function serverCountColor(serverCount: number): string {
   return PALETTE[i]!;
 }
 
-/** The colour of the i-th operation or workload line where server count is not the subject. */
-export function seriesColor(i: number): string {
-  return PALETTE[((i % PALETTE.length) + PALETTE.length) % PALETTE.length]!;
-}
-
 /** `#rrggbb` with an alpha (0..1) as an rgba() string. */
 export function withAlpha(hex: string, alpha: number): string {
   const [r, g, b] = rgb(hex);
