@@ -6,6 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../bench/results.js';
+import { COMPARE_OPTIONS, compareFlagTable, parseCompareArgs } from '../bench/compare-cli.js';
+import { MERGE_OPTIONS, mergeFlagTable } from '../bench/merge-cli.js';
+import { REPORT_OPTIONS, reportFlagTable } from '../bench/report/cli.js';
+import { REPORT_ERROR_CODES } from '../bench/report/errors.js';
 import { makeRunResult } from './helpers/results-fixture.js';
 
 // The compare command end to end, as CI runs it: a real child process, real files, exit codes.
@@ -130,4 +134,16 @@ test('bad flags → exit 2 with KV_ERR_REPORT_USAGE naming the flag', async () =
     assert.match(r.stderr, /^KV_ERR_REPORT_USAGE: /m);
     assert.match(r.stderr, pattern);
   }
+});
+
+test('--help and the README flag tables come from the same declarations', () => {
+  const help = parseCompareArgs(['--help']);
+  assert.ok('help' in help);
+  for (const name of Object.keys(COMPARE_OPTIONS)) {
+    assert.ok(help.help.includes(`--${name}`), `--help mentions --${name}`);
+    assert.ok(compareFlagTable().includes(`\`--${name}\``));
+  }
+  for (const name of Object.keys(MERGE_OPTIONS)) assert.ok(mergeFlagTable().includes(`\`--${name}\``));
+  for (const name of Object.keys(REPORT_OPTIONS)) assert.ok(reportFlagTable().includes(`\`--${name}\``));
+  assert.deepEqual([...REPORT_ERROR_CODES].sort(), ['KV_ERR_COMPARE_MISMATCH', 'KV_ERR_MERGE_MISMATCH', 'KV_ERR_REPORT_USAGE', 'KV_ERR_RESULTS_INPUT']);
 });

@@ -382,10 +382,3 @@ export function formatOps(opsPerSec: number): string {
   if (opsPerSec >= 1e3) return `${(opsPerSec / 1e3).toPrecision(3)}k`;
   return String(Math.round(opsPerSec));
 }
-
-/** Latency in ms for labels, with precision that suits the magnitude. */
-export function formatMs(ms: number): string {
-  if (ms >= 100) return `${Math.round(ms)} ms`;
-  if (ms >= 1) return `${ms.toPrecision(3)} ms`;
-  return `${(ms * 1000).toPrecision(3)} µs`;
-}
