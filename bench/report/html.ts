@@ -65,6 +65,21 @@ function configValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * Causes that differ only in their measured numbers are one kind: "p99 send lateness 2165 µs >
+ * 1000 µs: …" × 12 becomes its first example with "(12 steps)".
+ */
+export function summarizeCauses(causes: readonly string[]): string {
+  const kinds = new Map<string, { example: string; count: number }>();
+  for (const c of causes) {
+    const key = c.replace(/\d+(\.\d+)?/g, '#');
+    const k = kinds.get(key);
+    if (k) k.count++;
+    else kinds.set(key, { example: c, count: 1 });
+  }
+  return [...kinds.values()].map((k) => (k.count > 1 ? `${k.example} (and ${k.count - 1} more like it)` : k.example)).join('; ');
+}
+
 /** The whole page. `charts` in display order. */
 export function renderIndexHtml(result: RunResult, charts: ChartRef[]): string {
   const title = `kvring bench: ${result.label || result.target} — ${result.startedAt.slice(0, 19).replace('T', ' ')}`;
@@ -108,9 +123,9 @@ export function renderIndexHtml(result: RunResult, charts: ChartRef[]): string {
     .join('\n');
   const steps = result.steps.map(stepRow).join('\n');
   const cbNote = clientBound.length
-    ? `<p class="warn-box">${clientBound.length} step${clientBound.length === 1 ? ' was' : 's were'} flagged <b>client-bound</b>: the load generator, not the server, limited them, so their latency is not the server's (drawn as crosses in the charts). ${escapeHtml(
-        [...new Set(clientBound.flatMap((s) => s.client.causes))].slice(0, 4).join('; '),
-      )}</p>`
+    ? `<p class="warn-box">${clientBound.length} step${clientBound.length === 1 ? ' was' : 's were'} flagged <b>client-bound</b>: the load generator, not the server, limited them, so their latency is not the server's (drawn as crosses in the charts). Causes: ${escapeHtml(
+        summarizeCauses(clientBound.flatMap((s) => s.client.causes)),
+      )}.</p>`
     : '';
   return `<!doctype html>
 <html lang="en">
