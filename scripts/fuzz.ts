@@ -29,6 +29,7 @@ function declareOptions(argv: string[]) {
     .option('max-cases', { type: 'number', default: 5, describe: 'case folders written per kind of finding' })
     .option('check-timeout-ms', { type: 'number', default: 2000, describe: 'how long the health check (PING + GET on a fresh connection) may take before the server counts as wedged' })
     .option('linger-ms', { type: 'number', default: 5000, describe: 'how long the server may keep a connection open after our FIN before it counts as stuck' })
+    .option('avoid', { type: 'array', string: true, default: [] as string[], describe: 'command names not to generate as valid commands (e.g. --avoid CONFIG), to fuzz past a known bug' })
     .option('replay', { type: 'string', describe: 'replay a case folder written by an earlier run instead of fuzzing' })
     .option('json-out-file', { type: 'string', describe: 'also write the report as JSON to this file' })
     .check((a) => {
@@ -81,6 +82,7 @@ async function main(): Promise<number> {
       connectTimeoutMs: 2000,
       lingerMs: a['linger-ms'],
       maxCasesPerKind: a['max-cases'],
+      avoidCommands: new Set(a.avoid.map((name) => String(name).toUpperCase())),
     };
     process.stderr.write(`fuzzing ${target.description === 'spawned' ? `a spawned kvring server on ${target.host}:${target.port}` : target.description} for ${options.seconds} s, seed ${options.seed}\n`);
     const report = await runCampaign(target, options, { progress: (line) => process.stderr.write(`${line}\n`) });

@@ -39,6 +39,8 @@ export interface BurstOptions {
   /** Each connection sends 1 to this many frames. */
   maxFramesPerConnection: number;
   maxFrameBytes: number;
+  /** Upper-case command names not generated as valid commands (see FrameOptions.avoid). */
+  avoidCommands?: ReadonlySet<string>;
 }
 
 /** Per-connection probability of a malformed frame: from clean pipelines to pure garbage. */
@@ -60,7 +62,7 @@ function planConnection(rng: Prng, options: BurstOptions): ConnectionPlan {
   const frameCount = rng.between(1, options.maxFramesPerConnection);
   const framesByKind = emptyKindCounts();
   const parts: Buffer[] = [];
-  const frameOptions = { maxFrameBytes: options.maxFrameBytes, hostility: rng.pick(HOSTILITY_LEVELS) };
+  const frameOptions = { maxFrameBytes: options.maxFrameBytes, hostility: rng.pick(HOSTILITY_LEVELS), avoid: options.avoidCommands };
   for (let i = 0; i < frameCount; i++) {
     const frame = generateFrame(rng, frameOptions);
     defang(frame.bytes);

@@ -28,6 +28,8 @@ export interface FuzzOptions {
   lingerMs: number;
   /** Case folders written per finding kind at most (the counts go on). */
   maxCasesPerKind: number;
+  /** Upper-case command names not generated as valid commands (--avoid). */
+  avoidCommands?: ReadonlySet<string>;
 }
 
 export const CANARY_KEY = '__kvring_fuzz_canary__';
@@ -200,7 +202,7 @@ async function writeCase(options: FuzzOptions, plan: BurstPlan, finding: FuzzFin
     finding,
     seed: plan.seed,
     burst: plan.burst,
-    options: { connections: options.connections, maxFramesPerConnection: options.maxFramesPerConnection, maxFrameBytes: options.maxFrameBytes },
+    options: { connections: options.connections, maxFramesPerConnection: options.maxFramesPerConnection, maxFrameBytes: options.maxFrameBytes, avoid: [...(options.avoidCommands ?? [])] },
     replay: `npm run fuzz -- --replay ${dir}`,
     serverLogTail: stderrTail,
   };

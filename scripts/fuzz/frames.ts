@@ -19,6 +19,11 @@ export interface FrameOptions {
   maxFrameBytes: number;
   /** Probability, 0 to 1, that a frame is malformed rather than a valid command. */
   hostility: number;
+  /**
+   * Upper-case command names never generated as valid commands (--avoid): to fuzz past a known
+   * bug instead of finding it again in every burst.
+   */
+  avoid?: ReadonlySet<string>;
 }
 
 /** Keys the fuzzer reads and writes: a small pool so GETs hit, plus random binary ones. */
@@ -124,19 +129,34 @@ export function generateFrame(rng: Prng, options: FrameOptions): Frame {
   return { kind: 'hostile', bytes: rng.chance(0.3) ? mutateFrame(rng, hostile, options.maxFrameBytes) : hostile };
 }
 
+/** Length of the i-th long key: 256 to 4096 bytes of 'k'. */
+const LONG_KEY_COUNT = 16;
+
 /**
- * A random key from a bounded key space (so that server memory growth means a leak, not data):
- * a pool of short text keys, a pool of binary keys with CR/LF/NUL, the empty key, long keys.
+ * Every key the generator's valid commands can name: text keys fz:0..63, 64 binary keys with
+ * CR/LF/NUL, the empty key, 16 long keys. A bounded key space, so server memory growth means a
+ * leak, not data; and a fixed list, so a test can read back everything the fuzzer may have written.
  */
+export function keyPool(): Buffer[] {
+  const keys: Buffer[] = [];
+  for (let i = 0; i < KEY_POOL_SIZE; i++) keys.push(Buffer.from(`fz:${i}`));
+  for (let i = 0; i < KEY_POOL_SIZE; i++) keys.push(binaryKey(i));
+  keys.push(Buffer.alloc(0));
+  for (let i = 1; i <= LONG_KEY_COUNT; i++) keys.push(Buffer.alloc(256 * i, 0x6b));
+  return keys;
+}
+
+function binaryKey(index: number): Buffer {
+  return new Prng(index, 0xb1).bytes(1 + (index % 32));
+}
+
+/** A random key from keyPool(). */
 export function randomKey(rng: Prng): Buffer {
   const r = rng.next();
   if (r < 0.7) return Buffer.from(`fz:${rng.int(KEY_POOL_SIZE)}`);
-  if (r < 0.85) {
-    const index = rng.int(KEY_POOL_SIZE);
-    return new Prng(index, 0xb1).bytes(1 + (index % 32));
-  }
+  if (r < 0.85) return binaryKey(rng.int(KEY_POOL_SIZE));
   if (r < 0.95) return Buffer.alloc(0);
-  return Buffer.alloc(256 * rng.between(1, 16), 0x6b);
+  return Buffer.alloc(256 * rng.between(1, LONG_KEY_COUNT), 0x6b);
 }
 
 /** A random value; sizes spread over orders of magnitude, rarely near maxFrameBytes. */
@@ -159,6 +179,16 @@ function randomWord(rng: Prng): Buffer {
  * purpose, which would be mistaken for a crash, a lost key or a wedge.
  */
 export function randomCommand(rng: Prng, options: FrameOptions): Buffer[] {
+  const avoid = options.avoid;
+  if (avoid === undefined || avoid.size === 0) return drawCommand(rng, options);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const args = drawCommand(rng, options);
+    if (!avoid.has(args[0]!.toString('latin1').toUpperCase())) return args;
+  }
+  return [Buffer.from('PING')];
+}
+
+function drawCommand(rng: Prng, options: FrameOptions): Buffer[] {
   const key = (): Buffer => randomKey(rng);
   const value = (): Buffer => randomValue(rng, Math.max(64, Math.floor(options.maxFrameBytes / 4)));
   const many = (make: () => Buffer, min: number, max: number): Buffer[] => Array.from({ length: rng.between(min, max) }, make);
