@@ -26,7 +26,7 @@ const COMPARE = join(ROOT, 'bench', 'compare-cli.js');
 
 export const CALIBRATION_OPTIONS = {
   comparisons: { type: 'number', default: 20, describe: 'A/A and A/B comparisons to judge (each)' },
-  runs_per_side: { type: 'number', default: 4, describe: 'bench runs per side in one comparison (trials of the Mann–Whitney test)' },
+  runs_per_side: { type: 'number', default: 5, describe: 'bench runs per side in one comparison (trials of the Mann–Whitney test)' },
   inject_cpu_us: { type: 'number', default: 40, describe: 'CPU µs the server spins per request in builds A and A′ (--inject-cpu-us)' },
   natural_cpu_us: { type: 'number', default: 15, describe: 'estimate of the server\'s own CPU µs per request, so B\'s injection makes the whole request `slowdown` % dearer' },
   slowdown: { type: 'number', default: 10, describe: 'how much more CPU every request of build B costs, percent' },

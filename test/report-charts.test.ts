@@ -7,7 +7,7 @@ import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { writeReports } from '../bench/report/render.js';
 import { latencyThroughputData, percentileData, percentileGrid, scalingData, timelineData } from '../bench/report/chart-data.js';
 import { serverCountColor, shade } from '../bench/report/colors.js';
-import { renderIndexHtml } from '../bench/report/html.js';
+import { renderIndexHtml, summarizeCauses } from '../bench/report/html.js';
 import { makeRunResult } from './helpers/results-fixture.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'kvring-report-'));
@@ -153,4 +153,9 @@ test('index.html escapes labels and configuration', () => {
   assert.doesNotMatch(html, /<script>alert/);
   assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
   assert.match(html, /&quot;quoted&quot; &amp; &lt;b&gt;/);
+});
+
+test('client-bound causes that differ only in their numbers are summarised as one kind', () => {
+  const text = summarizeCauses(['p99 send lateness 2100 µs > 1000 µs: behind', 'p99 send lateness 4100 µs > 1000 µs: behind', 'worker event loop 97% busy']);
+  assert.equal(text, 'p99 send lateness 2100 µs > 1000 µs: behind (and 1 more like it); worker event loop 97% busy');
 });
