@@ -1,10 +1,10 @@
 // Merges the workers' reports of one step into its StepResult. Pure: worker reports in (with
-// encoded histograms), plain data out; histograms are merged with HdrHistogram's `add`, so
+// histogram snapshots), plain data out; histograms are merged with HdrHistogram's `add`, so
 // percentiles are those of all requests together, never averages of per-worker percentiles.
 
 import type { Histogram } from 'hdr-histogram-js';
 import { judgeClientBound, type ClientBoundThresholds } from './client-bound.js';
-import { createHistogram, decodeHistogram, encodeHistogram, summarize } from './histogram.js';
+import { addSnapshot, createHistogram, encodeHistogram, summarize } from './histogram.js';
 import type { WorkerStepReport } from './messages.js';
 import type { PlannedStep } from './plan.js';
 import { emptyErrors, ERROR_KINDS, OPERATIONS, totalErrors, type ErrorCounts, type OperationStats, type ServerStats, type StepResult } from './results.js';
@@ -60,8 +60,8 @@ export function aggregateStep(ctx: StepContext, reports: readonly WorkerStepRepo
     let opRequests = 0;
     let opMisses = 0;
     for (const p of parts) {
-      latency.add(decodeHistogram(p.latency));
-      service.add(decodeHistogram(p.serviceTime));
+      addSnapshot(latency, p.latency);
+      addSnapshot(service, p.serviceTime);
       addErrors(errors, p.errors);
       opRequests += p.requests;
       opMisses += p.misses;
@@ -87,7 +87,7 @@ export function aggregateStep(ctx: StepContext, reports: readonly WorkerStepRepo
     for (const r of reports) {
       const part = r.servers[s];
       if (part === undefined) continue;
-      latency.add(decodeHistogram(part.latency));
+      addSnapshot(latency, part.latency);
       addErrors(errors, part.errors);
       serverRequests += part.requests;
       keys += part.keys;
@@ -98,7 +98,7 @@ export function aggregateStep(ctx: StepContext, reports: readonly WorkerStepRepo
   const durationSec = Math.max(...reports.map((r) => r.durationMs), 0.001) / 1000;
   const replies = reports.reduce((sum, r) => sum + r.replies, 0);
   const lateness = createHistogram();
-  for (const r of reports) lateness.add(decodeHistogram(r.sendLateness));
+  for (const r of reports) addSnapshot(lateness, r.sendLateness);
   const client = judgeClientBound(
     {
       mode: ctx.planned.mode,

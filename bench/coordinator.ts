@@ -8,7 +8,7 @@ import { Ring } from '../client/ring.js';
 import { aggregateStep, type StepHistograms } from './aggregate.js';
 import type { BenchConfig } from './config.js';
 import { WorkerFailedError } from './errors.js';
-import { mergeEncoded, percentileUs } from './histogram.js';
+import { mergeSnapshots, percentileUs, type HistogramSnapshot } from './histogram.js';
 import type { MainToWorker, StepSpec, WorkerSettings, WorkerStepReport, WorkerToMain } from './messages.js';
 import type { PlannedStep } from './plan.js';
 import type { IntervalPoint, RunResult, StepResult } from './results.js';
@@ -29,6 +29,8 @@ export interface PlanOutcome {
   /** Merged histograms per step (same order as steps), for the .hgrm files. */
   histograms: StepHistograms[];
   interrupted: boolean;
+  /** A failure that ended the run early (a worker crashed, a preload failed); the steps before it are kept. */
+  failure: Error | null;
 }
 
 /** Closed-loop DELETE steps preload this many keys per second of step when no probe is known yet. */
@@ -42,7 +44,7 @@ interface Waiter<T> {
 interface IntervalGroup {
   replies: number;
   errors: number;
-  histograms: string[];
+  histograms: HistogramSnapshot[];
   endMs: number;
   reported: number;
 }
@@ -184,7 +186,7 @@ export class Coordinator {
     this.intervalGroups.delete(seq);
     const lengthMs = Math.max(g.endMs - this.lastIntervalEndMs, 1);
     this.lastIntervalEndMs = g.endMs;
-    const h = mergeEncoded(g.histograms);
+    const h = mergeSnapshots(g.histograms);
     const last = this.lastPoint;
     if (last !== null && lengthMs < this.config.intervalMs / 4) {
       // A step's short tail (its last replies after the final full interval) joins the interval
@@ -261,6 +263,7 @@ export class Coordinator {
     let preloadedFor: string | null = null;
     const onAbort = (): void => this.broadcast({ type: 'abort' });
     signal.addEventListener('abort', onAbort);
+    let failure: Error | null = null;
     try {
       for (const planned of plan) {
         if (signal.aborted) break;
@@ -338,10 +341,14 @@ export class Coordinator {
         bestRateByCount.set(planned.serverCount, Math.max(bestRateByCount.get(planned.serverCount) ?? 0, step.achievedOpsPerSec));
         this.hooks.onStepDone?.(step);
       }
+    } catch (err) {
+      // Keep what was measured: the caller writes it and then reports the failure.
+      failure = err as Error;
+      events.push({ tSec: this.elapsedSec(), kind: 'failure', detail: failure.message });
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
-    return { steps, intervals: this.intervals, events, histograms, interrupted: signal.aborted };
+    return { steps, intervals: this.intervals, events, histograms, interrupted: signal.aborted, failure };
   }
 
   private elapsedSec(): number {

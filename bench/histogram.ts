@@ -79,14 +79,7 @@ export class LatencyRecorder {
 
   /** Adds this recorder's counts into `target` (an hdr-histogram-js Histogram). */
   addTo(target: Histogram): void {
-    const counts = this.counts;
-    for (let i = this.lowIndex; i <= this.highIndex; i++) {
-      const c = counts[i]!;
-      if (c === 0) continue;
-      // The extreme buckets get their exact extreme value (same bucket), for min/max tracking.
-      const value = i === this.highIndex ? this.maxValue : i === this.lowIndex ? this.minValue : valueFromCountsIndex(i);
-      target.recordValueWithCount(value, c);
-    }
+    addSnapshot(target, this.snapshot());
   }
 
   toHistogram(): Histogram {
@@ -95,9 +88,29 @@ export class LatencyRecorder {
     return h;
   }
 
-  /** The compressed base64 form that travels to the main thread and into results.json. */
+  /** The compressed base64 form of results.json (costs milliseconds: not for a worker's hot loop). */
   encode(): string {
     return encodeHistogram(this.toHistogram());
+  }
+
+  /**
+   * The non-empty buckets, for sending to the main thread: tens of microseconds, where encode()
+   * takes 2–13 ms (deflate in JS) and would stall a worker's schedule once per interval.
+   */
+  snapshot(): HistogramSnapshot {
+    let n = 0;
+    const counts = this.counts;
+    for (let i = this.lowIndex; i <= this.highIndex; i++) if (counts[i] !== 0) n++;
+    const indexes = new Uint32Array(n);
+    const values = new Float64Array(n);
+    let k = 0;
+    for (let i = this.lowIndex; i <= this.highIndex; i++) {
+      const c = counts[i]!;
+      if (c === 0) continue;
+      indexes[k] = i;
+      values[k++] = c;
+    }
+    return { indexes, counts: values, minUs: this.minValue, maxUs: this.maxValue };
   }
 
   reset(): void {
@@ -108,6 +121,37 @@ export class LatencyRecorder {
     this.maxValue = 0;
     this.count = 0;
   }
+}
+
+/** A recorder's non-empty buckets (HdrHistogram counts-array indexes) and its exact extremes. */
+export interface HistogramSnapshot {
+  indexes: Uint32Array;
+  counts: Float64Array;
+  minUs: number;
+  maxUs: number;
+}
+
+/** Adds a snapshot's counts into `target`: the same counts recordValue would have produced. */
+export function addSnapshot(target: Histogram, s: HistogramSnapshot): void {
+  const n = s.indexes.length;
+  for (let k = 0; k < n; k++) {
+    const count = s.counts[k]!;
+    if (n === 1 && count > 1 && s.minUs !== s.maxUs) {
+      // One bucket holding both extremes: keep both exact.
+      target.recordValueWithCount(s.minUs, 1);
+      target.recordValueWithCount(s.maxUs, count - 1);
+      return;
+    }
+    const value = k === n - 1 ? s.maxUs : k === 0 ? s.minUs : valueFromCountsIndex(s.indexes[k]!);
+    target.recordValueWithCount(value, count);
+  }
+}
+
+/** One histogram holding the sum of the snapshots. */
+export function mergeSnapshots(snapshots: readonly HistogramSnapshot[]): Histogram {
+  const merged = createHistogram();
+  for (const s of snapshots) addSnapshot(merged, s);
+  return merged;
 }
 
 /** An empty microsecond histogram (auto-resizing, 3 significant digits). */

@@ -592,7 +592,7 @@ export class LoadStep implements ConnectionListener {
       durationMs,
       replies: this.intervalReplies,
       errors: this.intervalErrors,
-      latency: this.intervalLatency.encode(),
+      latency: this.intervalLatency.snapshot(),
     });
     this.intervalLatency.reset();
     this.intervalReplies = 0;
@@ -618,8 +618,8 @@ export class LoadStep implements ConnectionListener {
         requests: this.requests[op]!,
         errors: this.errorsOf(this.errors, op),
         misses: this.misses[op]!,
-        latency: this.latency[op]!.encode(),
-        serviceTime: this.service[op]!.encode(),
+        latency: this.latency[op]!.snapshot(),
+        serviceTime: this.service[op]!.snapshot(),
       };
       operations[name] = r;
       requests += r.requests;
@@ -627,7 +627,7 @@ export class LoadStep implements ConnectionListener {
     });
     const servers: WorkerServerReport[] = [];
     for (let s = 0; s < this.serverCount; s++) {
-      servers.push({ requests: this.serverRequests[s]!, errors: this.errorsOf(this.serverErrors, s), latency: this.serverLatency[s]!.encode(), keys: this.serverKeys[s]! });
+      servers.push({ requests: this.serverRequests[s]!, errors: this.errorsOf(this.serverErrors, s), latency: this.serverLatency[s]!.snapshot(), keys: this.serverKeys[s]! });
     }
     const delayMaxMs = this.delay.count > 0 ? this.delay.max / 1e6 : 0;
     return {
@@ -638,7 +638,7 @@ export class LoadStep implements ConnectionListener {
       replies,
       operations,
       servers,
-      sendLateness: this.lateness.encode(),
+      sendLateness: this.lateness.snapshot(),
       maxEventLoopUtilization: this.maxElu,
       maxEventLoopDelayMs: Number.isFinite(delayMaxMs) ? delayMaxMs : 0,
       planned: this.schedule?.total ?? this.issued,

@@ -1,7 +1,9 @@
 // The one typed union of messages between the bench's main thread and its workers. Every message
-// has a `type`. Histograms travel encoded (compressed base64), once per interval and once per
-// step: never a message per request.
+// has a `type`. Histograms travel as snapshots of their non-empty buckets (typed arrays), once per
+// interval and once per step: never a message per request. The main thread turns them into
+// HdrHistograms; the worker never runs the (millisecond-long) compressed encoding itself.
 
+import type { HistogramSnapshot } from './histogram.js';
 import type { KeyDistribution } from './keygen.js';
 import type { ErrorCounts, LoadMode, Operation } from './results.js';
 
@@ -54,19 +56,19 @@ export type MainToWorker =
   | { type: 'abort' }
   | { type: 'shutdown' };
 
-/** Per-operation figures of one worker's step; histograms encoded. */
+/** Per-operation figures of one worker's step. */
 export interface WorkerOperationReport {
   requests: number;
   errors: ErrorCounts;
   misses: number;
-  latency: string;
-  serviceTime: string;
+  latency: HistogramSnapshot;
+  serviceTime: HistogramSnapshot;
 }
 
 export interface WorkerServerReport {
   requests: number;
   errors: ErrorCounts;
-  latency: string;
+  latency: HistogramSnapshot;
   /** Requests generated whose key the ring mapped to this server. */
   keys: number;
 }
@@ -82,8 +84,8 @@ export interface WorkerStepReport {
   operations: Partial<Record<Operation, WorkerOperationReport>>;
   /** In ring order (Ring.nodes). */
   servers: WorkerServerReport[];
-  /** Encoded histogram of how late requests were issued against the schedule (open loop), µs. */
-  sendLateness: string;
+  /** How late requests were issued against the schedule (open loop), µs. */
+  sendLateness: HistogramSnapshot;
   /** Highest event-loop utilisation of any interval of the step (0..1). */
   maxEventLoopUtilization: number;
   maxEventLoopDelayMs: number;
@@ -107,8 +109,8 @@ export type WorkerToMain =
       durationMs: number;
       replies: number;
       errors: number;
-      /** Encoded histogram of the interval's intended-time latencies. */
-      latency: string;
+      /** The interval's intended-time latencies. */
+      latency: HistogramSnapshot;
     }
   | { type: 'preloaded'; requestId: number; workerIndex: number; keys: number; errors: number }
   | { type: 'stepDone'; report: WorkerStepReport }

@@ -83,19 +83,19 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     }
   }
 
-  let failure: Error | null = null;
-  if (outcome.interrupted) failure = new InterruptedError('a signal');
-  else {
-    const requests = result.steps.reduce((a, s) => a + s.requests, 0);
-    const errors = result.steps.reduce((a, s) => a + totalErrors(s.errors), 0);
-    const rate = requests === 0 ? 0 : errors / requests;
-    if (rate > config.maxErrorRate) {
-      failure = new ErrorRateExceededError(
-        `${errors} of ${requests} requests failed (${(rate * 100).toFixed(2)}% > --max_error_rate ${(config.maxErrorRate * 100).toFixed(2)}%); see errors per step in ${runDir}/results.json`,
-      );
-    }
-  }
-  return { result, runDir, failure };
+  // Failures are reported only now, with the partial results already safe on disk.
+  return { result, runDir, failure: outcome.failure ?? (outcome.interrupted ? new InterruptedError('a signal') : errorRateFailure(result, config, runDir)) };
+}
+
+/** The run's failure when more requests failed than --max_error_rate allows, else null. */
+function errorRateFailure(result: RunResult, config: BenchConfig, runDir: string): Error | null {
+  const requests = result.steps.reduce((a, s) => a + s.requests, 0);
+  const errors = result.steps.reduce((a, s) => a + totalErrors(s.errors), 0);
+  const rate = requests === 0 ? 0 : errors / requests;
+  if (rate <= config.maxErrorRate) return null;
+  return new ErrorRateExceededError(
+    `${errors} of ${requests} requests failed (${(rate * 100).toFixed(2)}% > --max_error_rate ${(config.maxErrorRate * 100).toFixed(2)}%); see errors per step in ${runDir}/results.json`,
+  );
 }
 
 export { formatSummary };

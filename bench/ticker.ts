@@ -32,11 +32,10 @@ const MIN_TICK_GAP_MS = 0.2;
 const MIN_MARGIN_MS = 0.02;
 const MAX_MARGIN_MS = 0.25;
 
-// Protocol: the worker writes the deadline, then bumps SEQUENCE; the thread fires once per
-// sequence number whose deadline has passed. The worker bumps GENERATION and notifies only when
-// the thread could otherwise oversleep: the new deadline is earlier than the last one written
-// (the thread may be sleeping until that one), or the thread announced an idle sleep (IDLE = 1).
-// The thread re-checks SEQUENCE after raising IDLE, so one of the two always sees the other.
+// Protocol: the worker writes the deadline, then bumps SEQUENCE and GENERATION and notifies; the
+// thread fires once per sequence number whose deadline has passed. The worker only ever moves a
+// pending deadline earlier, so the thread never wakes for nothing. IDLE (the thread sleeping with
+// nothing armed) is kept for diagnostics and for the re-check that makes a lost wake-up impossible.
 export class Ticker {
   private readonly control: Int32Array;
   private readonly deadline: Float64Array;
@@ -72,15 +71,15 @@ export class Ticker {
   /** Asks for `onDue` at about clock time `dueMs` (performance.now() ms); replaces an earlier request. */
   wakeAt(dueMs: number): void {
     const armMs = Math.max(dueMs - this.marginMs, this.lastFireMs + MIN_TICK_GAP_MS);
-    if (armMs === this.writtenMs) return;
-    const earlier = armMs < this.writtenMs;
+    // A pending earlier deadline stays: moving it later would wake the thread once per request
+    // just to go back to sleep; an early tick costs one check and bounds ticks to 1/MIN_TICK_GAP.
+    if (armMs >= this.writtenMs) return;
     this.deadline[0] = armMs;
     this.writtenMs = armMs;
     Atomics.add(this.control, TICKER_SEQUENCE, 1);
-    if (earlier || Atomics.load(this.control, TICKER_IDLE) === 1) {
-      Atomics.add(this.control, TICKER_GENERATION, 1);
-      Atomics.notify(this.control, TICKER_GENERATION);
-    }
+    // The thread sleeps until a later deadline or idly: either way it must look again now.
+    Atomics.add(this.control, TICKER_GENERATION, 1);
+    Atomics.notify(this.control, TICKER_GENERATION);
   }
 
   /** Forgets the pending request (the step ended). */

@@ -30,6 +30,7 @@ const argv = yargs(process.argv.slice(2))
   .option('connections', { type: 'number', default: 50, describe: 'connections (one thread each tool)' })
   .option('key_space', { type: 'number', default: 100_000, describe: 'keys; all tools preload them' })
   .option('memtier', { type: 'string', default: process.env.MEMTIER ?? '/tmp/memtier/memtier_benchmark', describe: 'memtier_benchmark binary (skipped if absent)' })
+  .option('parts', { type: 'string', default: 'throughput,lowload', describe: 'which comparisons to run' })
   .option('json', { type: 'string', describe: 'also write every measurement here' })
   .strict()
   .parseSync();
@@ -148,7 +149,8 @@ async function main(): Promise<void> {
 
     type Measure = (pipeline: number, round: number) => Promise<Measurement>;
     const tools: [string, Measure][] = [...(memtier !== null ? [['memtier', measureMemtier] as [string, Measure]] : []), ['redis-benchmark', measureRedisBenchmark], ['kvring', measureKvring]];
-    for (const pipeline of pipelines) {
+    const parts = argv.parts.split(',');
+    for (const pipeline of parts.includes('throughput') ? pipelines : []) {
       for (let round = 0; round < argv.rounds; round++) {
         // Rotate the order each round so no tool always runs first (or right after another).
         for (let k = 0; k < tools.length; k++) {
@@ -160,29 +162,40 @@ async function main(): Promise<void> {
       }
     }
 
-    // Low load: one connection. redis-benchmark's closed loop at c1 vs kvring open loop at a low rate.
+    // Low load: one connection, so nothing queues. redis-benchmark has no rate limit: its low load
+    // is a closed loop on one connection, and kvring runs the same; then kvring's open loop at a
+    // low fixed rate, whose p50 also contains the wake-up from idle before every request.
     const lowLoad: Measurement[] = [];
-    for (let round = 0; round < argv.rounds; round++) {
+    const kvLow = async (tool: string, round: number, extra: string[]): Promise<RunResult['steps'][number]> => {
+      const run = await runMeasured(process.execPath, [
+        CLI_JS, '--servers', address, '--workloads', 'get', '--num_threads', '1', '--connections', '1', '--step_duration', String(Math.min(seconds, 3)),
+        '--key_space', String(keySpace), '--quiet', '--json', '--no-charts', '--out', work, '--label', 'genbench', ...extra,
+      ]);
+      const step = (JSON.parse(run.stdout) as RunResult).steps[0]!;
+      lowLoad.push({ tool, pipeline: 1, round, opsPerSec: step.achievedOpsPerSec, requests: step.requests, cpuUsPerRequest: step.client.cpuUsPerRequest, serverCpuUsPerRequest: 0, p50Us: step.total.latency.p50Us });
+      return step;
+    };
+    for (let round = 0; round < (parts.includes('lowload') ? argv.rounds : 0); round++) {
       const rb = await runMeasured('redis-benchmark', ['-h', '127.0.0.1', '-p', port, '-t', 'get', '-n', '20000', '-c', '1', '-P', '1', '-r', String(keySpace), '-d', '32', '-q', '--csv']);
       const line = rb.stdout.split('\n').find((l) => l.startsWith('"GET"')) ?? '';
       const rbP50Us = Number(line.split(',')[4]!.replace(/"/g, '')) * 1000;
       const rbRps = Number(line.split(',')[1]!.replace(/"/g, ''));
-      lowLoad.push({ tool: 'redis-benchmark c1', pipeline: 1, round, opsPerSec: rbRps, requests: 20000, cpuUsPerRequest: (rb.cpuSec * 1e6) / 20000, serverCpuUsPerRequest: 0, p50Us: rbP50Us });
-      const rate = Math.max(100, Math.round(rbRps / 4));
-      const kv = await runMeasured(process.execPath, [
-        CLI_JS, '--servers', address, '--workloads', 'get', '--rate', String(rate), '--load_levels', '100', '--num_threads', '1', '--connections', '1',
-        '--step_duration', String(Math.min(seconds, 3)), '--key_space', String(keySpace), '--quiet', '--json', '--no-charts', '--out', work, '--label', 'genbench',
-      ]);
-      const step = (JSON.parse(kv.stdout) as RunResult).steps[0]!;
-      lowLoad.push({ tool: `kvring open loop ${rate}/s c1`, pipeline: 1, round, opsPerSec: step.achievedOpsPerSec, requests: step.requests, cpuUsPerRequest: step.client.cpuUsPerRequest, serverCpuUsPerRequest: 0, p50Us: step.total.latency.p50Us });
-      lowLoad.push({ tool: `kvring service time (same step)`, pipeline: 1, round, opsPerSec: step.achievedOpsPerSec, requests: step.requests, cpuUsPerRequest: step.client.cpuUsPerRequest, serverCpuUsPerRequest: 0, p50Us: step.total.serviceTime.p50Us });
-      process.stderr.write(`low load round ${round + 1}: redis-benchmark c1 p50 ${rbP50Us.toFixed(0)} µs (${Math.round(rbRps)}/s); kvring ${rate}/s p50 ${step.total.latency.p50Us} µs (service ${step.total.serviceTime.p50Us} µs), send lateness p99 ${step.client.sendLatenessP99Us} µs\n`);
+      lowLoad.push({ tool: 'redis-benchmark -c 1 (closed loop)', pipeline: 1, round, opsPerSec: rbRps, requests: 20000, cpuUsPerRequest: (rb.cpuSec * 1e6) / 20000, serverCpuUsPerRequest: 0, p50Us: rbP50Us });
+      const closed = await kvLow('kvring --mode closed --connections 1', round, ['--mode', 'closed']);
+      const open = await kvLow('kvring open loop 1000/s, 1 connection: latency', round, ['--rate', '1000', '--load_levels', '100']);
+      lowLoad.push({ tool: 'kvring open loop 1000/s, 1 connection: service time', pipeline: 1, round, opsPerSec: open.achievedOpsPerSec, requests: open.requests, cpuUsPerRequest: open.client.cpuUsPerRequest, serverCpuUsPerRequest: 0, p50Us: open.total.serviceTime.p50Us });
+      process.stderr.write(
+        `low load round ${round + 1}: redis-benchmark c1 p50 ${rbP50Us.toFixed(0)} µs (${Math.round(rbRps)}/s); kvring closed c1 p50 ${closed.total.latency.p50Us} µs (${Math.round(closed.achievedOpsPerSec)}/s); ` +
+          `kvring open 1000/s p50 ${open.total.latency.p50Us} µs (service ${open.total.serviceTime.p50Us} µs, send lateness p99 ${open.client.sendLatenessP99Us} µs)\n`,
+      );
     }
 
     const lines: string[] = [];
-    lines.push(`| tool → redis-server | pipeline | ops/s (median) | vs memtier | vs redis-benchmark | tool CPU µs/req | server CPU µs/req |`);
-    lines.push('|---|---|---|---|---|---|---|');
-    for (const pipeline of pipelines) {
+    if (results.length > 0) {
+      lines.push(`| tool → redis-server | pipeline | ops/s (median) | vs memtier | vs redis-benchmark | tool CPU µs/req | server CPU µs/req |`);
+      lines.push('|---|---|---|---|---|---|---|');
+    }
+    for (const pipeline of parts.includes('throughput') ? pipelines : []) {
       const med = (tool: string, f: (m: Measurement) => number): number => median(results.filter((m) => m.tool === tool && m.pipeline === pipeline).map(f));
       const mt = med('memtier', (m) => m.opsPerSec);
       const rb = med('redis-benchmark', (m) => m.opsPerSec);
@@ -197,8 +210,8 @@ async function main(): Promise<void> {
     lines.push('');
     lines.push('| low load, 1 connection | p50 µs (median) |');
     lines.push('|---|---|');
-    for (const tool of [...new Set(lowLoad.map((m) => m.tool.replace(/ \d+\/s/, ' N/s')))]) {
-      lines.push(`| ${tool} | ${Math.round(median(lowLoad.filter((m) => m.tool.replace(/ \d+\/s/, ' N/s') === tool).map((m) => m.p50Us ?? NaN)))} |`);
+    for (const tool of [...new Set(lowLoad.map((m) => m.tool))]) {
+      lines.push(`| ${tool} | ${Math.round(median(lowLoad.filter((m) => m.tool === tool).map((m) => m.p50Us ?? NaN)))} |`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     if (argv.json !== undefined) await writeFile(argv.json, `${JSON.stringify({ results, lowLoad }, null, 2)}\n`);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { build } from 'hdr-histogram-js';
 import {
+  addSnapshot,
   countsIndexOf,
   createHistogram,
   decodeHistogram,
@@ -10,6 +11,7 @@ import {
   hgrmText,
   LatencyRecorder,
   mergeEncoded,
+  mergeSnapshots,
   summarize,
   valueFromCountsIndex,
 } from '../bench/histogram.js';
@@ -33,6 +35,24 @@ test('the recorder files every value in the bucket HdrHistogram itself would use
     }),
     { numRuns: 200 },
   );
+});
+
+test('a snapshot carries the same counts to another thread, extremes exact', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 10_000_000 }), { minLength: 1, maxLength: 100 }), (values) => {
+      const rec = new LatencyRecorder();
+      for (const v of values) rec.record(v);
+      const snap = structuredClone(rec.snapshot());
+      const h = createHistogram();
+      addSnapshot(h, snap);
+      const ref = reference(values);
+      assert.equal(h.totalCount, values.length);
+      assert.equal(h.maxValue, ref.maxValue);
+      assert.equal(h.minNonZeroValue, ref.minNonZeroValue);
+      for (const p of [0, 50, 99, 100]) assert.equal(h.getValueAtPercentile(p), ref.getValueAtPercentile(p));
+    }),
+  );
+  assert.equal(mergeSnapshots([]).totalCount, 0);
 });
 
 test('bucket index and bucket base value invert each other at every bucket boundary', () => {

@@ -58,15 +58,15 @@ function workerReport(worker: number, latencies: number[], servers: number, extr
     requests: latencies.length + 1,
     replies: latencies.length,
     operations: {
-      get: { requests: latencies.length + 1, errors: { timeout: 1, connection: 0, errorReply: 0, wrongValue: 0 }, misses: 2, latency: rec.encode(), serviceTime: rec.encode() },
+      get: { requests: latencies.length + 1, errors: { timeout: 1, connection: 0, errorReply: 0, wrongValue: 0 }, misses: 2, latency: rec.snapshot(), serviceTime: rec.snapshot() },
     },
     servers: Array.from({ length: servers }, (_, s) => ({
       requests: perServer + (s === 0 ? 1 : 0),
       errors: { timeout: s === 0 ? 1 : 0, connection: 0, errorReply: 0, wrongValue: 0 },
-      latency: rec.encode(),
+      latency: rec.snapshot(),
       keys: perServer + (s === 0 ? 1 : 0),
     })),
-    sendLateness: new LatencyRecorder().encode(),
+    sendLateness: new LatencyRecorder().snapshot(),
     maxEventLoopUtilization: 0.2,
     maxEventLoopDelayMs: 3,
     planned: latencies.length + 1,
