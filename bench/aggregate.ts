@@ -131,6 +131,7 @@ export function aggregateStep(ctx: StepContext, reports: readonly WorkerStepRepo
     total: operationStats(requests, { ...totalErr }, misses, totalLatency, totalService),
     operations,
     servers,
+    maxQueued: reports.reduce((sum, r) => sum + r.maxBacklog, 0),
     client,
   };
   return { step, histograms };

@@ -134,6 +134,13 @@ export interface StepResult {
   /** Per operation (one entry for single-op workloads, several for mixes). */
   operations: Partial<Record<Operation, OperationStats>>;
   servers: ServerStats[];
+  /**
+   * Most requests that waited at once for a free connection slot (summed over workers). Their
+   * wait is in `latency`; a large number means the servers (or --connections × --pipeline) could
+   * not keep up with the offered load. Optional: results merged or synthesised by other tools may
+   * not know it.
+   */
+  maxQueued?: number;
   client: ClientBoundVerdict;
 }
 
@@ -290,6 +297,7 @@ function checkStep(p: Problems, path: string, step: unknown): void {
   checkNumber(p, `${path}.requests`, step.requests, { min: 0, integer: true });
   checkNumber(p, `${path}.errorRate`, step.errorRate, { min: 0 });
   checkErrors(p, `${path}.errors`, step.errors);
+  if (step.maxQueued !== undefined) checkNumber(p, `${path}.maxQueued`, step.maxQueued, { min: 0, integer: true });
   checkOperation(p, `${path}.total`, step.total);
   if (!isRecord(step.operations)) {
     p.push(`${path}.operations: expected an object keyed by operation`);

@@ -63,6 +63,7 @@ export function syntheticStep(s: SyntheticStep): StepResult {
       latency: op.latency,
       keyShare: 1 / serverCount,
     })),
+    maxQueued: 0,
     client: {
       clientBound: s.clientBound === true,
       causes: s.clientBound === true ? ['synthetic'] : [],
