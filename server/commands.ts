@@ -264,16 +264,41 @@ function configValues(config: ServerConfig): Array<[string, string]> {
   ];
 }
 
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, 'i');
+/**
+ * Redis-style glob match (`*`, `?`), case-insensitive. The classic two-pointer walk that remembers
+ * only the last `*`: linear-ish time for any pattern, where a regular expression built from a
+ * client's pattern could backtrack exponentially (`*a*a*a*...`) and freeze the server.
+ */
+export function globMatch(pattern: string, text: string): boolean {
+  const p = pattern.toLowerCase();
+  const t = text.toLowerCase();
+  let pi = 0;
+  let ti = 0;
+  let starPi = -1;
+  let starTi = 0;
+  while (ti < t.length) {
+    if (pi < p.length && (p[pi] === '?' || p[pi] === t[ti])) {
+      pi++;
+      ti++;
+    } else if (pi < p.length && p[pi] === '*') {
+      starPi = pi++;
+      starTi = ti;
+    } else if (starPi !== -1) {
+      pi = starPi + 1;
+      ti = ++starTi;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.length && p[pi] === '*') pi++;
+  return pi === p.length;
 }
 
 const configCommand: Handler = (ctx, _c, args, argc, out) => {
   const sub = args[1]!.toUpperCase();
   if (sub === 'GET' && argc >= 3) {
-    const patterns = args.slice(2, argc).map(globToRegExp);
-    const matches = configValues(ctx.config).filter(([name]) => patterns.some((p) => p.test(name)));
+    const patterns = args.slice(2, argc);
+    const matches = configValues(ctx.config).filter(([name]) => patterns.some((p) => globMatch(p, name)));
     out.arrayHeader(matches.length * 2);
     for (const [name, value] of matches) {
       out.bulkUtf8(name);

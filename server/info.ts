@@ -1,11 +1,7 @@
-import { createRequire } from 'node:module';
 import type { CommandContext } from './commands.js';
 import { allCommands, REDIS_COMPAT_VERSION } from './commands.js';
 
-const require = createRequire(import.meta.url);
-const { version: KVRING_VERSION } = require('../../package.json') as { version: string };
-
-export { KVRING_VERSION };
+import { KVRING_VERSION } from './version.js';
 
 /** What INFO reads besides the command context's store, stats and persistence. */
 export interface InfoSource {
