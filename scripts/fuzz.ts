@@ -44,6 +44,7 @@ function declareOptions(argv: string[]) {
       return true;
     })
     .strict()
+    .wrap(null)
     .help()
     .version(false);
 }

@@ -4,13 +4,13 @@ import { spawnServer } from '../server/spawn.js';
 import { startPingProbeThread } from '../scripts/faults/ping-probe.js';
 import { oneShot } from '../scripts/faults/one-shot.js';
 
-// Glob patterns are user input that the server matches: a matcher that backtracks (a RegExp built
-// from the glob) can be made to run for minutes by a 30-byte pattern, stalling every client.
-// Redis had the same class of bug in stringmatchlen (CVE-2022-36021) and bounds it.
+// Glob patterns are user input that the server matches: a matcher that backtracks (as the first
+// one did: a RegExp built from the glob) can be made to run for minutes by a 30-byte pattern,
+// stalling every client. Redis had the same class of bug in stringmatchlen (CVE-2022-36021).
 
 const LIVENESS_MS = 500;
 
-test('BUG until fixed (ReDoS in CONFIG GET globs, server/commands.ts globToRegExp): CONFIG GET with 30 stars answers within 500 ms and does not stall other clients', async (t) => {
+test('a CONFIG GET glob of 30 stars answers within 500 ms and does not stall other clients (the fuzzer found a RegExp-based matcher running for minutes)', async (t) => {
   const server = await spawnServer({ args: ['--snapshot-interval', '0'] });
   // A stalled server ignores SIGTERM until its loop is free again: do not wait for it.
   after(() => server.stop({ timeoutMs: 1000 }));
