@@ -29,7 +29,7 @@ function declareOptions(argv: string[]) {
     .option('dir', { type: 'string', describe: 'data folder to use (kept); default: a fresh temporary folder, removed unless a problem was found' })
     .option('keep-dir', { type: 'boolean', default: false, describe: 'keep the temporary data folder even if the run passed' })
     .option('same-port', { type: 'boolean', default: false, describe: 'restart on the same port instead of a new free one' })
-    .option('server-args', { type: 'string', default: '', describe: 'extra server flags, space-separated' })
+    .option('server-args', { type: 'string', default: '', describe: 'extra server flags, space-separated; use the = form: --server-args="--max-clients 100"' })
     .option('json-out-file', { type: 'string', describe: 'also write the rounds and the summary as JSON to this file' })
     .check((a) => {
       for (const name of ['kills', 'connections', 'depth', 'value-bytes', 'min-run-ms', 'window-bound-ms'] as const) {

@@ -20,7 +20,7 @@ function declareOptions(argv: string[]) {
     .option('seconds', { type: 'number', default: 60, describe: 'how long to fuzz (the last burst is finished)' })
     .option('seed', { type: 'number', describe: 'seed of the random frames; the same seed sends the same bytes (default: random, printed)' })
     .option('server', { type: 'string', describe: 'fuzz this host:port instead of spawning a kvring server (a crash then ends the run)' })
-    .option('server-args', { type: 'string', default: '', describe: 'extra flags for the spawned server, space-separated, e.g. "--max-bulk-bytes 1048576"' })
+    .option('server-args', { type: 'string', default: '', describe: 'extra flags for the spawned server, space-separated; use the = form: --server-args="--appendonly yes"' })
     .option('connections', { type: 'number', default: 32, describe: 'connections opened at once in each burst' })
     .option('frames-per-connection', { type: 'number', default: 16, describe: 'each connection pipelines 1 to this many frames' })
     .option('max-frame-bytes', { type: 'number', default: 64 * 1024, describe: 'largest frame generated, bytes' })
