@@ -130,6 +130,9 @@ async function main(): Promise<void> {
       const { cpuSec } = await runMeasured(memtier!, [
         '-s', '127.0.0.1', '-p', port, '--protocol=redis', '-t', '1', '-c', String(connections), '--ratio=1:1', `--pipeline=${pipeline}`,
         `--test-time=${seconds}`, '--hide-histogram', '--key-minimum=1', `--key-maximum=${keySpace}`, '--data-size=32', `--json-out-file=${out}`,
+        // Without it all 50 clients draw the same random key sequence, so the server sees a tiny
+        // hot working set (measured: ~25 % less redis CPU per request than with random keys).
+        '--distinct-client-seed',
       ]);
       const serverSec = (await processCpuSec(redisPid)) - before;
       const j = JSON.parse(await readFile(out, 'utf8')) as { 'ALL STATS': { Totals: { Count: number; 'Ops/sec': number } } };
