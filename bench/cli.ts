@@ -5,7 +5,8 @@
 
 import { parseBenchArgs } from './config.js';
 import { BenchError, InterruptedError } from './errors.js';
-import { formatSummary, runBench } from './run.js';
+import { runBench } from './run.js';
+import { formatSummary } from './summary.js';
 
 async function main(): Promise<number> {
   let parsed;

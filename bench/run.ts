@@ -11,7 +11,6 @@ import { estimateSeconds, planSteps } from './plan.js';
 import { Progress } from './progress.js';
 import { SCHEMA_VERSION, totalErrors, type RunResult } from './results.js';
 import { computeSlo } from './slo.js';
-import { formatSummary } from './summary.js';
 import { startTargets, TargetSet } from './targets.js';
 
 export interface RunOutcome {
@@ -98,4 +97,3 @@ function errorRateFailure(result: RunResult, config: BenchConfig, runDir: string
   );
 }
 
-export { formatSummary };
