@@ -65,7 +65,14 @@ export class Connection implements ClientState {
   }
 
   private onData(chunk: Buffer): void {
-    this.decoder.append(chunk);
+    try {
+      this.decoder.append(chunk);
+    } catch (err) {
+      // Only an allocation can fail here: that client goes, everyone else stays served.
+      this.host.ctx.log.error({ err, client: this.address }, 'cannot buffer a client\'s request; closing that connection');
+      this.end(`ERR cannot buffer this request (${(err as Error).message}); connection closed`);
+      return;
+    }
     if (!this.waiting) this.run();
     // The chunk is borrowed (a shared read buffer): keep nothing pointing into it.
     this.decoder.compact();

@@ -33,6 +33,8 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
 /** Longest `*<n>` / `$<n>` header line; Redis refuses longer ones the same way. */
 const MAX_HEADER_LINE_BYTES = 32;
 const INITIAL_BUFFER_BYTES = 16 * 1024;
+/** Most a RequestDecoder reserves ahead for an announced bulk string, before its bytes arrive. */
+const BULK_PREALLOC_BYTES = 1024 * 1024;
 
 /**
  * Parses a decimal integer from buf[start, end); returns NaN if it is not one.
@@ -103,8 +105,10 @@ export class RequestDecoder {
     if (!this.owned || this.pos + needed > this.buf.length) {
       let size = Math.max(INITIAL_BUFFER_BYTES, this.buf.length);
       while (size < needed) size *= 2;
-      // A bulk whose length is known is allocated whole, once, instead of by doubling.
-      if (this.bulkLen >= 0) size = Math.max(size, this.bulkLen + 2 + (this.end - this.pos));
+      // A bulk whose length is known is reserved up front, but only up to BULK_PREALLOC_BYTES:
+      // past that the buffer doubles as bytes arrive, so a client that merely announces 64 MiB
+      // values on many connections cannot make the server reserve 64 MiB for each.
+      if (this.bulkLen >= 0) size = Math.max(size, Math.min(this.bulkLen + 2 + (this.end - this.pos), BULK_PREALLOC_BYTES));
       const next = Buffer.allocUnsafe(size);
       this.buf.copy(next, 0, this.pos, this.end);
       this.end -= this.pos;
