@@ -37,14 +37,23 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Cl
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
+/**
+ * A port nothing listens on, from below Linux's ephemeral range (32768+): a port released after
+ * `listen(0)` is soon handed to another test's `listen(0)`, one picked here is not.
+ */
 async function unusedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!free) continue;
+    server.close();
+    await once(server, 'close');
+    return port;
+  }
 }
 
 async function startServers(count: number): Promise<RunningServer[]> {

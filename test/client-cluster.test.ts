@@ -14,14 +14,23 @@ import { SeedRing } from '../client/seed-ring.js';
 
 const NO_SNAPSHOTS = ['--snapshot-interval', '0'];
 
+/**
+ * A port nothing listens on, from below Linux's ephemeral range (32768+): a port released after
+ * `listen(0)` is soon handed to another test's `listen(0)`, one picked here is not.
+ */
 async function unusedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!free) continue;
+    server.close();
+    await once(server, 'close');
+    return port;
+  }
 }
 
 /**
@@ -188,7 +197,11 @@ test('a custom router decides placement: with the seed\'s ring, keys land where 
 });
 
 test('no server reachable: the first request fails with the connection error, later ones at once with KV_ERR_NO_LIVE_SERVER', { timeout: 20_000 }, async () => {
-  const ports = [await unusedPort(), await unusedPort()];
+  const ports = [await unusedPort()];
+  while (ports.length < 2) {
+    const port = await unusedPort();
+    if (port !== ports[0]) ports.push(port);
+  }
   const cluster = new KvCluster(ports.map((p) => `127.0.0.1:${p}`), { probeIntervalMs: 60_000 });
   after(() => cluster.destroy());
   const downs: string[] = [];

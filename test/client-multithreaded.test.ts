@@ -19,6 +19,25 @@ interface Summary {
   total: { ops: number; errors: number; mismatches: number; wallMs: number; opsPerSec: number };
 }
 
+/**
+ * A port nothing listens on, from below Linux's ephemeral range (32768+): a port released after
+ * `listen(0)` is soon handed to another test's `listen(0)`, one picked here is not.
+ */
+async function unusedPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!free) continue;
+    server.close();
+    await once(server, 'close');
+    return port;
+  }
+}
+
 test('T threads PUT, GET and DELETE their own keys through the ring: every read matches, totals add up', { timeout: 60_000 }, async () => {
   const servers: RunningServer[] = [];
   after(() => Promise.all(servers.map((s) => s.stop())));
@@ -38,12 +57,7 @@ test('T threads PUT, GET and DELETE their own keys through the ring: every read 
 });
 
 test('an unreachable server makes it report the errors and exit 1', { timeout: 60_000 }, async () => {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
+  const port = await unusedPort();
   const r = await execa(process.execPath, [SCRIPT, '--num_threads', '2', '--num_keys', '5', '--servers', `127.0.0.1:${port}`], { reject: false, timeout: 40_000 });
   assert.equal(r.exitCode, 1);
   assert.match(String(r.stdout), /^total\s+30\s+30\s+0\s/m);

@@ -22,11 +22,13 @@ after(() => rm(workDir, { recursive: true, force: true }));
 const clusterFile = join(workDir, 'cluster.json');
 const env = { KVRING_CLUSTER_FILE: clusterFile };
 
-async function listen(port: number): Promise<Server | null> {
-  const server = createServer();
-  server.listen(port, '127.0.0.1');
-  const result = await Promise.race([once(server, 'listening').then(() => true), once(server, 'error').then(() => false)]);
-  return result ? server : null;
+/** Listens on `port`; null if it is taken. */
+function listen(port: number): Promise<Server | null> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(null));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
 }
 
 async function close(server: Server): Promise<void> {
@@ -34,20 +36,27 @@ async function close(server: Server): Promise<void> {
   await once(server, 'close');
 }
 
-/** A port p with p+1 also free (both probed by binding them); small race, retried. */
-async function consecutiveFreePorts(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const first = await listen(0);
+/**
+ * Two free consecutive ports p, p+1, below Linux's ephemeral range (32768+): ports picked with
+ * `listen(0)` by concurrently running tests are handed out near each other, so a pair found there
+ * is soon taken again. If `keepSecond`, p+1 stays bound (returned as `held`, unref'd).
+ */
+async function consecutiveFreePorts(keepSecond = false): Promise<{ port: number; held: Server | null }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const first = await listen(port);
     if (first === null) continue;
-    const port = (first.address() as { port: number }).port;
-    const second = port < 65535 ? await listen(port + 1) : null;
+    const second = await listen(port + 1);
     await close(first);
-    if (second !== null) {
+    if (second === null) continue;
+    if (!keepSecond) {
       await close(second);
-      return port;
+      return { port, held: null };
     }
+    second.unref();
+    return { port, held: second };
   }
-  throw new Error('no two consecutive free ports found');
+  throw new Error('no two consecutive free ports found in 20000-32000');
 }
 
 function refused(port: number): Promise<boolean> {
@@ -96,7 +105,7 @@ function cli(args: string[]) {
 }
 
 test('two servers: the CLI finds them through the cluster file; SIGINT stops them all, leaving no process and no file; data survives a restart', { timeout: 90_000 }, async () => {
-  const basePort = await consecutiveFreePorts();
+  const { port: basePort } = await consecutiveFreePorts();
   const dataDir = join(workDir, 'data');
   const args = ['--num_servers', '2', '--base_port', String(basePort), '--dir', dataDir, '--status-interval', '0'];
   const { child, output } = await startCluster(args, 2);
@@ -149,7 +158,7 @@ async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
 }
 
 test('the cluster script killed with SIGKILL: its watchdog still stops the servers and removes the cluster file', { timeout: 60_000 }, async () => {
-  const basePort = await consecutiveFreePorts();
+  const { port: basePort } = await consecutiveFreePorts();
   const { child } = await startCluster(['--num_servers', '2', '--base_port', String(basePort), '--dir', join(workDir, 'data-kill'), '--status-interval', '0'], 2);
   const pids = readClusterFile(clusterFile)!.pids;
   child.kill('SIGKILL');
@@ -159,10 +168,8 @@ test('the cluster script killed with SIGKILL: its watchdog still stops the serve
 });
 
 test('a server that cannot start (port taken): the others are stopped, exit 1 with its error', { timeout: 60_000 }, async () => {
-  const basePort = await consecutiveFreePorts();
-  const blocker = await listen(basePort + 1);
-  assert.ok(blocker);
-  after(() => close(blocker));
+  const { port: basePort, held: blocker } = await consecutiveFreePorts(true);
+  after(() => close(blocker!));
   const r = await execa(
     process.execPath,
     [CLUSTER_JS, '--num_servers', '2', '--base_port', String(basePort), '--dir', join(workDir, 'data-fail'), '--status-interval', '0'],
