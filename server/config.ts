@@ -20,6 +20,7 @@ export interface ServerConfig {
   logFile: string | null;
   logRequests: boolean;
   injectCpuUs: number;
+  stopOnStdinEof: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -48,6 +49,7 @@ function declareOptions(argv: string[]) {
     .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', describe: 'pino log level' })
     .option('log-file', { type: 'string', describe: 'write logs to this file instead of stderr' })
     .option('log-requests', { type: 'boolean', default: false, describe: 'log every GET/SET/DEL with key, result and microseconds (slow: for debugging)' })
+    .option('stop-on-stdin-eof', { type: 'boolean', default: false, describe: 'shut down (with the final snapshot) when standard input closes: how spawned servers never outlive the process that started them, even one killed with SIGKILL' })
     .option('inject-cpu-us', { type: 'number', default: 0, describe: 'testing aid: spin this many microseconds of CPU per command, to simulate a slower server' })
     .check((a) => {
       const nonNegative = ['port', 'snapshot-interval', 'inject-cpu-us'] as const;
@@ -92,6 +94,7 @@ export function parseServerConfig(argv: string[]): ServerConfig {
     logFile: a['log-file'] ?? null,
     logRequests: a['log-requests'],
     injectCpuUs: a['inject-cpu-us'],
+    stopOnStdinEof: a['stop-on-stdin-eof'],
   };
 }
 

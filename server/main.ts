@@ -49,6 +49,15 @@ async function main(): Promise<void> {
       void server.shutdown(null);
     });
   }
+  if (config.stopOnStdinEof) {
+    // The parent holds the other end of this pipe; it closes when the parent exits, however it dies.
+    process.stdin.on('end', () => {
+      log.info('standard input closed: the process that started this server is gone');
+      void server.shutdown(null);
+    });
+    process.stdin.on('error', () => void server.shutdown(null));
+    process.stdin.resume();
+  }
   process.on('uncaughtException', (err) => {
     // A bug, never client input (that is answered with an error reply): log it and stop cleanly.
     log.fatal({ err }, 'uncaught exception');

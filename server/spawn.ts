@@ -73,9 +73,10 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<RunningSe
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'kvring-')));
   const removeDir = ownDir && options.keepDir !== true;
-  const args = [MAIN_JS, '--port', String(options.port ?? 0), '--bind', host, '--dir', dir, ...(options.args ?? [])];
+  const args = [MAIN_JS, '--port', String(options.port ?? 0), '--bind', host, '--dir', dir, '--stop-on-stdin-eof', ...(options.args ?? [])];
   const child: ResultPromise = execa(process.execPath, args, {
-    stdin: 'ignore',
+    // Kept open and never written: when this process dies, the server sees EOF and stops itself.
+    stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',
     reject: false,
