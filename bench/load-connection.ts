@@ -50,7 +50,6 @@ export class LoadConnection {
   scanEnd = 0;
 
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  private closing = false;
 
   constructor(
     readonly host: string,
@@ -68,7 +67,8 @@ export class LoadConnection {
 
   /** Opens the socket; resolves once connected, rejects with the socket error otherwise. */
   connect(): Promise<void> {
-    this.closing = false;
+    // One attempt at a time: a newer attempt replaces an older one still in flight.
+    this.destroy();
     this.pendingLength = 0;
     return new Promise((resolve, reject) => {
       const socket = connect({
@@ -87,6 +87,12 @@ export class LoadConnection {
       this.socket = socket;
       let settled = false;
       socket.once('connect', () => {
+        if (this.socket !== socket) {
+          settled = true;
+          socket.destroy();
+          reject(new Error('superseded by a newer connection attempt'));
+          return;
+        }
         settled = true;
         this.open = true;
         this.down = false;
@@ -96,16 +102,18 @@ export class LoadConnection {
       socket.on('error', (err) => {
         if (!settled) {
           settled = true;
-          this.down = true;
+          if (this.socket === socket) this.down = true;
           reject(err);
         }
         // After connect, 'close' follows every error and reports the loss.
       });
       socket.on('close', () => {
+        // A socket replaced or destroyed on purpose is no news: its owner already counted the loss.
+        if (this.socket !== socket) return;
+        this.socket = null;
         const wasOpen = this.open;
         this.open = false;
-        if (this.socket === socket) this.socket = null;
-        if (wasOpen && !this.closing) this.listener?.onLost(this);
+        if (wasOpen) this.listener?.onLost(this);
       });
     });
   }
@@ -167,11 +175,11 @@ export class LoadConnection {
     this.writer.reset();
   }
 
-  /** Closes the socket; with `silent`, the listener is not told (the caller handles the loss). */
-  destroy(silent = true): void {
-    this.closing = silent;
-    this.open = false;
-    this.socket?.destroy();
+  /** Closes the socket without telling the listener: the caller handles the loss. */
+  destroy(): void {
+    const socket = this.socket;
     this.socket = null;
+    this.open = false;
+    socket?.destroy();
   }
 }

@@ -515,7 +515,7 @@ export class LoadStep implements ConnectionListener {
     }
     this.inflight -= c.count;
     c.clearInFlight();
-    c.destroy(true);
+    c.destroy();
     this.env.reconnect(c, RECONNECT_DELAY_MS, () => this.running);
   }
 

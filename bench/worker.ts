@@ -133,7 +133,7 @@ function fail(err: unknown): void {
 
 function shutdown(): void {
   currentStep?.abort();
-  for (const list of pool.values()) for (const c of list) c.destroy(true);
+  for (const list of pool.values()) for (const c of list) c.destroy();
   pool.clear();
   ticker.close();
   port.close();
