@@ -18,6 +18,7 @@ export const COMPARE_OPTIONS = {
   alpha: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.alpha, describe: 'significance level of the one-sided Mann–Whitney U test (with ≥ --min_trials trials a side)' },
   min_trials: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.minTrials, describe: 'trials a side needed for the significance test; with fewer, a change beyond the threshold is reported as unconfirmed and does not fail' },
   fail_untested: { type: 'boolean', default: false, describe: 'with fewer than --min_trials trials, fail on a median change beyond the threshold alone (like a fixed-threshold check: noise can fail it)' },
+  skip_trials: { type: 'number', default: 0, describe: 'ignore the first K trials of every run (warm-up: a fresh server is slower while its JIT compiles); runs need --trials > K' },
   gate: { type: 'string', default: DEFAULT_COMPARE_OPTIONS.gate.join(','), describe: `metrics whose regression fails the comparison, comma-separated: ${METRICS.join(', ')} (others are reported only)` },
   noise: { type: 'string', array: true, describe: 'two A/A runs of the same build (files or folders): their largest step difference is the noise floor, and thresholds rise to it' },
   markdown: { type: 'string', describe: 'also write the markdown summary to this file (it is appended to $GITHUB_STEP_SUMMARY when that is set)' },
@@ -36,6 +37,7 @@ export interface CompareInvocation {
   baseline: string;
   candidate: string;
   noise: [string, string] | null;
+  skipTrials: number;
   options: Partial<CompareOptions>;
   markdown: string | null;
   chartDir: string | null;
@@ -59,6 +61,8 @@ export function parseCompareArgs(args: string[]): CompareInvocation | { help: st
   if (!(alpha > 0 && alpha < 1)) throw new ReportUsageError(`--alpha must be between 0 and 1, got ${String(a['alpha'])}`);
   const minTrials = Number(a['min_trials']);
   if (!Number.isInteger(minTrials) || minTrials < 1) throw new ReportUsageError(`--min_trials must be an integer ≥ 1, got ${String(a['min_trials'])}`);
+  const skipTrials = Number(a['skip_trials']);
+  if (!Number.isInteger(skipTrials) || skipTrials < 0) throw new ReportUsageError(`--skip_trials must be an integer ≥ 0, got ${String(a['skip_trials'])}`);
   const seed = Number(a['seed']);
   if (!Number.isInteger(seed)) throw new ReportUsageError(`--seed must be an integer, got ${String(a['seed'])}`);
   const noiseArg = a['noise'];
@@ -72,6 +76,7 @@ export function parseCompareArgs(args: string[]): CompareInvocation | { help: st
     baseline: positional[0]!,
     candidate: positional[1]!,
     noise,
+    skipTrials,
     options: { maxRegression: parsePercent('max_regression', a['max_regression']), alpha, minTrials, failUntested: a['fail_untested'] === true, gate: gate as Metric[], seed },
     markdown: typeof a['markdown'] === 'string' ? a['markdown'] : null,
     chartDir: a['charts'] === false ? null : String(a['chart_dir']),
@@ -110,18 +115,21 @@ export async function runCompare(args: string[]): Promise<number> {
     process.stdout.write(`${inv.help}\n`);
     return 0;
   }
-  const baseline = await readSide(inv.baseline);
-  const candidate = await readSide(inv.candidate);
+  const baseline = await readSide(inv.baseline, inv.skipTrials);
+  const candidate = await readSide(inv.candidate, inv.skipTrials);
   const options: Partial<CompareOptions> = { ...inv.options };
   if (inv.noise) {
-    const [a, b] = await Promise.all(inv.noise.map((p) => readSide(p)));
+    const [a, b] = await Promise.all(inv.noise.map((p) => readSide(p, inv.skipTrials)));
     options.noiseFloor = noiseFloorFrom(a!.result, b!.result, `${inv.noise[0]} vs ${inv.noise[1]}`);
   }
   const comparison = compareRuns(baseline.result, candidate.result, options);
   const charts = inv.chartDir ? await writeOverlays(baseline.result, candidate.result, comparison, inv.chartDir) : [];
   if (inv.json) process.stdout.write(`${JSON.stringify(comparison, null, 2)}\n`);
-  else process.stdout.write(comparisonText(comparison) + (charts.length ? `overlay charts: ${charts.join(', ')}\n` : ''));
-  const md = comparisonMarkdown(comparison, { charts, baselinePaths: baseline.paths, candidatePaths: candidate.paths });
+  else {
+    const warmup = inv.skipTrials > 0 ? `(the first ${inv.skipTrials} trial(s) of every run were skipped as warm-up)\n` : '';
+    process.stdout.write(comparisonText(comparison) + warmup + (charts.length ? `overlay charts: ${charts.join(', ')}\n` : ''));
+  }
+  const md = comparisonMarkdown(comparison, { charts, baselinePaths: baseline.paths, candidatePaths: candidate.paths, skipTrials: inv.skipTrials });
   if (inv.markdown) {
     await mkdir(dirname(inv.markdown), { recursive: true });
     await writeFile(inv.markdown, md);

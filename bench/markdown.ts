@@ -89,13 +89,13 @@ export function methodText(c: Comparison): string {
 }
 
 /** The markdown summary for a pull request or $GITHUB_STEP_SUMMARY. `charts`: overlay PNG paths written. */
-export function comparisonMarkdown(c: Comparison, extras: { charts?: string[]; baselinePaths?: string[]; candidatePaths?: string[] } = {}): string {
+export function comparisonMarkdown(c: Comparison, extras: { charts?: string[]; baselinePaths?: string[]; candidatePaths?: string[]; skipTrials?: number } = {}): string {
   const head = c.failed
     ? `❌ ${c.regressions} regression${c.regressions === 1 ? '' : 's'}`
     : `✅ no regression${c.improvements ? `, ${c.improvements} improvement${c.improvements === 1 ? '' : 's'}` : ''}`;
   const lines: string[] = [];
   lines.push(`## kvring perf: \`${c.candidateLabel}\` vs baseline \`${c.baselineLabel}\` — ${head}`, '');
-  lines.push(methodText(c), '');
+  lines.push(methodText(c) + (extras.skipTrials ? ` The first ${extras.skipTrials} trial(s) of every run were skipped as warm-up.` : ''), '');
   if (c.warnings.length) {
     for (const w of c.warnings) lines.push(`> ⚠️ ${w}`);
     lines.push('');

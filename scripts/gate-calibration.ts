@@ -26,7 +26,9 @@ const COMPARE = join(ROOT, 'bench', 'compare-cli.js');
 
 export const CALIBRATION_OPTIONS = {
   comparisons: { type: 'number', default: 20, describe: 'A/A and A/B comparisons to judge (each)' },
-  runs_per_side: { type: 'number', default: 5, describe: 'bench runs per side in one comparison (trials of the Mann–Whitney test)' },
+  runs_per_side: { type: 'number', default: 4, describe: 'bench runs per side in one comparison (trials of the Mann–Whitney test)' },
+  trials_per_run: { type: 'number', default: 2, describe: 'bench --trials of each run; the first --skip_trials of them are warm-up' },
+  skip_trials: { type: 'number', default: 1, describe: 'compare --skip_trials: warm-up trials of each run left out (a fresh server is slower while its JIT compiles)' },
   inject_cpu_us: { type: 'number', default: 40, describe: 'CPU µs the server spins per request in builds A and A′ (--inject-cpu-us)' },
   natural_cpu_us: { type: 'number', default: 15, describe: 'estimate of the server\'s own CPU µs per request, so B\'s injection makes the whole request `slowdown` % dearer' },
   slowdown: { type: 'number', default: 10, describe: 'how much more CPU every request of build B costs, percent' },
@@ -85,6 +87,11 @@ async function main(args: string[]): Promise<number> {
   const natural = Number(a['natural_cpu_us']);
   const slowdown = Number(a['slowdown']) / 100;
   const stepSec = Number(a['step_duration']);
+  const trialsPerRun = Number(a['trials_per_run']);
+  const skipTrials = Number(a['skip_trials']);
+  if (!Number.isInteger(skipTrials) || skipTrials < 0 || !Number.isInteger(trialsPerRun) || trialsPerRun <= skipTrials) {
+    throw new ReportUsageError(`--trials_per_run (${trialsPerRun}) must be an integer above --skip_trials (${skipTrials})`);
+  }
   const budgetMs = Number(a['budget_min']) * 60_000;
   const out = String(a['out']);
   for (const [flag, v] of [['comparisons', comparisons], ['runs_per_side', perSide]] as const) {
@@ -96,6 +103,7 @@ async function main(args: string[]): Promise<number> {
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   const started = Date.now();
+  const loadAtStart = loadavg()[0]!;
   const records: ComparisonRecord[] = [];
   const throughput: Record<Role, number[]> = { A: [], A2: [], B: [] };
   const roles: Role[] = ['A', 'A2', 'B'];
@@ -123,7 +131,7 @@ async function main(args: string[]): Promise<number> {
             '--workloads',
             String(a['workload']),
             '--trials',
-            '1',
+            String(trialsPerRun),
             '--step_duration',
             String(stepSec),
             `--server_flags=--snapshot-interval 0 --appendonly no --log-level warn --inject-cpu-us ${injectOf[role]}`,
@@ -144,7 +152,7 @@ async function main(args: string[]): Promise<number> {
       ['A/B', 'A', 'B'],
     ] as const) {
       const blockName = `block-${String(block).padStart(2, '0')}`;
-      const res = await run([COMPARE, join(out, 'runs', base, blockName), join(out, 'runs', cand, blockName), '--json', '--no-charts', '--max_regression', String(a['max_regression'])], 60_000);
+      const res = await run([COMPARE, join(out, 'runs', base, blockName), join(out, 'runs', cand, blockName), '--json', '--no-charts', '--skip_trials', String(skipTrials), '--max_regression', String(a['max_regression'])], 60_000);
       if (res.code !== 0 && res.code !== 1) throw new Error(`compare ${kind} block ${block} failed with exit ${res.code}: ${res.stderr}`);
       const c = JSON.parse(res.stdout) as { steps: { metrics: { metric: string; change: number; pWorse: number | null }[] }[] };
       const tp = c.steps[0]?.metrics.find((m) => m.metric === 'throughput');
@@ -156,7 +164,7 @@ async function main(args: string[]): Promise<number> {
   for (const role of roles) {
     for (const path of await listResults(join(out, 'runs', role))) {
       const r = JSON.parse(await readFile(path, 'utf8')) as RunResult;
-      for (const s of r.steps) throughput[role].push(s.achievedOpsPerSec);
+      for (const s of r.steps) if (s.trial >= skipTrials) throughput[role].push(s.achievedOpsPerSec);
     }
   }
   const elapsedMin = (Date.now() - started) / 60_000;
@@ -186,11 +194,11 @@ async function main(args: string[]): Promise<number> {
     `Noise of single runs: coefficient of variation of throughput A ${pct(cv(throughput.A))}, A′ ${pct(cv(throughput.A2))}, B ${pct(cv(throughput.B))}; ` +
       `A/A changes of block medians: p90 of |change| ${pct(quantile(aa.map((r) => Math.abs(r.throughputChange ?? 0)), 0.9))}.`,
     '',
-    `Setup: ${perSide} alternating bench runs a side per comparison (\`--preset ci --mode closed --workloads ${a['workload']} --trials 1 --step_duration ${stepSec}\`), ` +
+    `Setup: ${perSide} alternating bench runs a side per comparison (\`--preset ci --mode closed --workloads ${a['workload']} --trials ${trialsPerRun} --step_duration ${stepSec}\`, the first ${skipTrials} trial(s) of each run skipped as warm-up), ` +
       `server \`--inject-cpu-us ${inject}\` (A, A′) vs \`${injectB}\` (B); gate = \`npm run compare -- <A runs> <B runs> --max_regression ${a['max_regression']}\` ` +
-      `(one-sided Mann–Whitney U, α = 0.05, ${perSide} vs ${perSide} trials, plus the threshold). Machine load average at the end: ${loadavg()[0]!.toFixed(2)}.`,
+      `(one-sided Mann–Whitney U, α = 0.05, ${perSide} vs ${perSide} trials, plus the threshold). Machine load average (1 min) at the start ${loadAtStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)}.`,
     '',
-    `Rerun: \`npm run build && node dist/scripts/gate-calibration.js --comparisons ${comparisons} --runs_per_side ${perSide}\``,
+    `Rerun: \`npm run build && node dist/scripts/gate-calibration.js --comparisons ${comparisons} --runs_per_side ${perSide} --trials_per_run ${trialsPerRun} --skip_trials ${skipTrials}\``,
     '',
   ].join('\n');
   await writeFile(join(out, 'calibration.md'), md);

@@ -92,6 +92,16 @@ test('a run folder and a folder of runs are accepted; their trials are combined'
   assert.match(r.stdout, /get · 1 server · max \(closed loop\)\s+2\/4/);
 });
 
+test('--skip_trials drops each run\'s warm-up trials before comparing', async () => {
+  const r = await compare([base, slow, '--no-charts', '--skip_trials', '2']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /get · 1 server · max \(closed loop\)\s+3\/3/);
+  assert.match(r.stdout, /first 2 trial\(s\) of every run were skipped as warm-up/);
+  const all = await compare([base, slow, '--no-charts', '--skip_trials', '5']);
+  assert.equal(all.code, 2);
+  assert.match(all.stderr, /KV_ERR_RESULTS_INPUT: --skip_trials 5 leaves no trial of .*base\.json; run the bench with --trials 6 or more/);
+});
+
 test('--noise with two A/A runs states the floor and uses it as the threshold', async () => {
   const r = await compare([base, noisy, '--no-charts', '--noise', base, noisy]);
   assert.equal(r.code, 0, r.stderr);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareRuns, noiseFloorFrom, thresholdsFor, DEFAULT_COMPARE_OPTIONS } from '../bench/compare.js';
 import { comparisonMarkdown, comparisonText, formatPercent } from '../bench/markdown.js';
-import { combineTrials } from '../bench/report/combine-trials.js';
+import { combineTrials, dropFirstTrials } from '../bench/report/combine-trials.js';
 import { CompareMismatchError } from '../bench/report/errors.js';
 import { validateRunResult } from '../bench/results.js';
 import { makeRunResult } from './helpers/results-fixture.js';
@@ -154,4 +154,14 @@ test('a pass from trials too noisy to guard the threshold says so', () => {
   assert.ok(c.warnings.some((w) => w.startsWith('the trials are too noisy to guard the threshold')));
   const quiet = compareRuns(makeRunResult({ ...plan, trials: 5, noise: 0.01, seed: 1 }), makeRunResult({ ...plan, trials: 5, noise: 0.01, seed: 2 }));
   assert.ok(!quiet.warnings.some((w) => w.includes('too noisy')));
+});
+
+test('dropping warm-up trials renumbers trials and steps and keeps a valid run', () => {
+  const run = makeRunResult({ ...plan, trials: 3 });
+  const kept = dropFirstTrials(run, 1);
+  assert.deepEqual(validateRunResult(JSON.parse(JSON.stringify(kept))), []);
+  assert.equal(kept.steps.length, (run.steps.length * 2) / 3);
+  assert.deepEqual([...new Set(kept.steps.map((s) => s.trial))], [0, 1]);
+  assert.ok(kept.intervals.every((iv) => iv.stepIndex < kept.steps.length));
+  assert.equal(dropFirstTrials(run, 0), run);
 });

@@ -62,3 +62,27 @@ export function combineTrials(runs: readonly RunResult[]): RunResult {
     interrupted: runs.some((r) => r.interrupted),
   };
 }
+
+/**
+ * The run without its first `k` trials (warm-up: a freshly started server and load generator run
+ * slower while the JIT compiles their hot paths). Trials and step indexes are renumbered; the
+ * timeline keeps only the remaining steps.
+ */
+export function dropFirstTrials(run: RunResult, k: number): RunResult {
+  if (k <= 0) return run;
+  const indexMap = new Map<number, number>();
+  const steps: RunResult['steps'] = [];
+  for (const step of run.steps) {
+    if (step.trial < k) continue;
+    indexMap.set(step.index, steps.length);
+    steps.push({ ...step, index: steps.length, trial: step.trial - k });
+  }
+  const intervals = run.intervals.flatMap((iv) => {
+    const stepIndex = indexMap.get(iv.stepIndex);
+    return stepIndex === undefined ? [] : [{ ...iv, stepIndex }];
+  });
+  const slo = run.slo
+    ? { ...run.slo, points: run.slo.points.map((p) => ({ ...p, stepIndex: p.stepIndex === null ? null : (indexMap.get(p.stepIndex) ?? null) })) }
+    : null;
+  return { ...run, steps, intervals, slo };
+}

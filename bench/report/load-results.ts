@@ -1,7 +1,7 @@
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateRunResult, type RunResult } from '../results.js';
-import { combineTrials } from './combine-trials.js';
+import { combineTrials, dropFirstTrials } from './combine-trials.js';
 import { ResultsInputError } from './errors.js';
 
 // Reads results.json files for report, compare and merge: a file, a run folder (holding
@@ -72,8 +72,15 @@ export async function readRuns(path: string): Promise<LoadedRun[]> {
   return runs.sort((a, b) => Date.parse(a.result.startedAt) - Date.parse(b.result.startedAt));
 }
 
-/** One side of a comparison: every run at `path` with their trials combined. */
-export async function readSide(path: string): Promise<{ paths: string[]; result: RunResult }> {
+/**
+ * One side of a comparison: every run at `path`, each without its first `skipTrials` trials
+ * (warm-up), their trials combined.
+ */
+export async function readSide(path: string, skipTrials = 0): Promise<{ paths: string[]; result: RunResult }> {
   const runs = await readRuns(path);
-  return { paths: runs.map((r) => r.path), result: combineTrials(runs.map((r) => r.result)) };
+  const kept = runs.map((r) => dropFirstTrials(r.result, skipTrials));
+  if (kept.every((r) => r.steps.length === 0)) {
+    throw new ResultsInputError(`--skip_trials ${skipTrials} leaves no trial of ${path}; run the bench with --trials ${skipTrials + 1} or more`);
+  }
+  return { paths: runs.map((r) => r.path), result: combineTrials(kept.filter((r) => r.steps.length > 0)) };
 }
