@@ -4,6 +4,7 @@
 
 import yargs, { type Options } from 'yargs';
 import { availableParallelism } from 'node:os';
+import { parseChaos, type ChaosAction } from './chaos.js';
 import { BenchConfigError } from './errors.js';
 import { KEY_DISTRIBUTIONS, type KeyDistribution } from './keygen.js';
 import type { LoadMode, TargetKind } from './results.js';
@@ -53,6 +54,7 @@ export const OPTION_SPECS = {
   slo: { type: 'string', group: VERDICTS, describe: 'latency objective like "p99<1ms": the summary gives the highest throughput meeting it per server count' },
   max_error_rate: { type: 'number', default: 1, group: VERDICTS, describe: 'percent of failed requests above which the run exits with code 3' },
   client_bound_lateness_us: { type: 'number', default: 1000, group: VERDICTS, describe: 'a step is client_bound when the p99 of how late the generator issued requests exceeds this (µs)' },
+  chaos: { type: 'string', group: VERDICTS, describe: 'faults during the run, "kill:2@10s,restart:2@20s": kill (kill -9), stop (SIGSTOP, a hung server), cont (SIGCONT), restart (same port and data folder) of server N (1-based, start order) at a time since the first measured step starts (s or ms); needs started kvring servers and one server count (default: all)' },
   client_bound_elu: { type: 'number', default: 0.95, group: VERDICTS, describe: 'a step is client_bound when a worker\'s event loop was busier than this fraction (0..1)' },
 
   label: { type: 'string', default: '', group: OUTPUT, describe: 'name of the run (folder reports/<timestamp>-<label>); default: the target' },
@@ -88,6 +90,9 @@ export interface BenchConfig {
   servers: string[];
   numServers: number;
   serverCounts: number[];
+  /** --chaos as given, and parsed (sorted by time); null without --chaos. */
+  chaosText: string | null;
+  chaos: ChaosAction[] | null;
   serverFlags: string[];
   redisServer: string;
   workloads: Workload[];
@@ -214,11 +219,19 @@ export function toConfig(a: Argv): BenchConfig {
   if (new Set(servers).size !== servers.length) throw new BenchConfigError('--servers lists the same address twice');
   const target: TargetKind = servers.length > 0 ? 'external' : (str('target') as TargetKind);
   const numServers = servers.length > 0 ? servers.length : intIn('num_servers', a.num_servers, 1, 64);
+  const chaosText = str('chaos').trim() === '' ? null : str('chaos').trim();
+  if (chaosText !== null && target !== 'kvring') {
+    throw new BenchConfigError(`--chaos kills and restarts servers the run started itself: use --target kvring${target === 'external' ? ' instead of --servers' : ' (restarting redis-server is not supported yet)'}`);
+  }
   const serverCounts =
-    str('server_counts').trim() === ''
+    chaosText !== null && str('server_counts').trim() === ''
+      ? [numServers]
+      : str('server_counts').trim() === ''
       ? Array.from({ length: numServers }, (_, i) => i + 1)
       : numberList('server_counts', str('server_counts')).map((n) => intIn('server_counts', n, 1, numServers));
   if (new Set(serverCounts).size !== serverCounts.length) throw new BenchConfigError('--server_counts lists a count twice');
+  if (chaosText !== null && serverCounts.length !== 1) throw new BenchConfigError(`--chaos runs one schedule over one set of servers: give one --server_counts value (got ${serverCounts.join(',')}), or leave it out to use all ${numServers}`);
+  const chaos = chaosText === null ? null : parseChaos(chaosText, serverCounts[0]!);
 
   const workloads = str('mix') !== '' ? [parseWorkload(str('mix'))] : str('workloads').split(',').map((s) => s.trim()).filter((s) => s !== '').map(parseWorkload);
   if (workloads.length === 0) throw new BenchConfigError('--workloads is empty: give e.g. put,get,delete');
@@ -247,6 +260,8 @@ export function toConfig(a: Argv): BenchConfig {
     servers,
     numServers,
     serverCounts,
+    chaosText,
+    chaos,
     serverFlags: str('server_flags').split(/\s+/).filter((s) => s !== ''),
     redisServer: str('redis_server'),
     workloads,

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { Histogram } from 'hdr-histogram-js';
 import { Ring } from '../client/ring.js';
 import { aggregateStep, type StepHistograms } from './aggregate.js';
+import type { NodeTransition } from './chaos.js';
 import type { BenchConfig } from './config.js';
 import { WorkerFailedError } from './errors.js';
 import { mergeSnapshots, percentileUs, type HistogramSnapshot } from './histogram.js';
@@ -20,6 +21,8 @@ export interface CoordinatorHooks {
   onInterval?(point: IntervalPoint): void;
   onStepDone?(step: StepResult): void;
   onPreload?(serverCount: number, keys: number): void;
+  /** The first measured step is about to start (the --chaos clock starts here). */
+  onFirstStep?(): void;
 }
 
 export interface PlanOutcome {
@@ -61,6 +64,12 @@ export class Coordinator {
   private closing = false;
   private readonly runStartMs = performance.now();
   private nextRequestId = 1;
+  private readonly events: RunResult['events'] = [];
+  /** Workers that consider each address down, and the open node-down transition. */
+  private readonly downBy = new Map<string, { workers: Set<number>; errorsWhileDown: number }>();
+  /** Node-down / node-up as the workers saw them, merged (first down, last up). */
+  readonly transitions: NodeTransition[] = [];
+  private firstStepStarted = false;
 
   private constructor(
     private readonly config: BenchConfig,
@@ -162,7 +171,46 @@ export class Coordinator {
       case 'failed':
         this.fail(new WorkerFailedError(`worker ${m.workerIndex}: ${m.message}`));
         return;
+      case 'node':
+        this.onNode(m);
+        return;
     }
+  }
+
+  private onNode(m: Extract<WorkerToMain, { type: 'node' }>): void {
+    const tSec = Math.round(m.atEpochMs - (performance.timeOrigin + this.runStartMs)) / 1000;
+    let d = this.downBy.get(m.address);
+    if (m.state === 'down') {
+      if (d === undefined) {
+        d = { workers: new Set(), errorsWhileDown: 0 };
+        this.downBy.set(m.address, d);
+        this.transitions.push({ tSec, address: m.address, state: 'down', errors: m.errors });
+        this.addEvent('node-down', `${m.address}: marked down by worker ${m.workerIndex}; its keys go to the next live server`, tSec);
+      } else {
+        // Another worker's failover errors belong to the same outage.
+        for (let i = this.transitions.length - 1; i >= 0; i--) {
+          const t = this.transitions[i]!;
+          if (t.address === m.address && t.state === 'down') {
+            t.errors += m.errors;
+            break;
+          }
+        }
+      }
+      d.workers.add(m.workerIndex);
+      return;
+    }
+    if (d === undefined) return;
+    d.workers.delete(m.workerIndex);
+    d.errorsWhileDown += m.errors;
+    if (d.workers.size > 0) return;
+    this.downBy.delete(m.address);
+    this.transitions.push({ tSec, address: m.address, state: 'up', errors: d.errorsWhileDown });
+    this.addEvent('node-up', `${m.address}: answers PING again; every worker routes its keys to it`, tSec);
+  }
+
+  /** Records an event of the run (chaos actions come from bench/chaos-runner.ts). */
+  addEvent(kind: string, detail: string, tSec = this.elapsedSec()): void {
+    this.events.push({ tSec, kind, detail });
   }
 
   private onInterval(m: Extract<WorkerToMain, { type: 'interval' }>): void {
@@ -257,7 +305,7 @@ export class Coordinator {
     const config = this.config;
     const steps: StepResult[] = [];
     const histograms: StepHistograms[] = [];
-    const events: RunResult['events'] = [];
+    const events = this.events;
     const probes = new Map<string, number[]>();
     const bestRateByCount = new Map<number, number>();
     let preloadedFor: string | null = null;
@@ -304,6 +352,10 @@ export class Coordinator {
         this.workerElapsedMs.fill(0);
         this.lastIntervalEndMs = 0;
         this.lastPoint = null;
+        if (!this.firstStepStarted) {
+          this.firstStepStarted = true;
+          this.hooks.onFirstStep?.();
+        }
         this.hooks.onStepStart?.(planned, target, plan.length);
         const cpuBefore = process.cpuUsage();
         const reports = await this.runOne({
@@ -348,10 +400,12 @@ export class Coordinator {
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
+    events.sort((a, b) => a.tSec - b.tSec);
     return { steps, intervals: this.intervals, events, histograms, interrupted: signal.aborted, failure };
   }
 
-  private elapsedSec(): number {
+  /** Seconds since the coordinator started (the run's clock for events). */
+  elapsedSec(): number {
     return Math.round((performance.now() - this.runStartMs)) / 1000;
   }
 

@@ -15,6 +15,7 @@ import { ProtocolError } from '../server/protocol/errors.js';
 import { LatencyRecorder } from './histogram.js';
 import { createKeyGenerator, deriveSeed, keyWidth, Prng, writeKey, type KeyGenerator } from './keygen.js';
 import type { ConnectionListener, LoadConnection } from './load-connection.js';
+import type { NodeHealth } from './node-health.js';
 import type { StepSpec, WorkerSettings, WorkerStepReport, WorkerToMain, WorkerOperationReport, WorkerServerReport } from './messages.js';
 import { encodeRequest, OP_DELETE, OP_GET, OP_PUT, writeVerifyValue } from './request-encoder.js';
 import { RequestQueue } from './request-queue.js';
@@ -68,6 +69,8 @@ export interface StepEnvironment {
   post: (message: WorkerToMain) => void;
   /** Reconnects a lost connection after a delay, while `stillWanted()` holds. */
   reconnect: (conn: LoadConnection, delayMs: number, stillWanted: () => boolean) => void;
+  /** Which servers this worker considers down (kept across steps; probes them back). */
+  health: NodeHealth;
 }
 
 /** Key text of the shared key space: key:<zero-padded index>. */
@@ -159,6 +162,13 @@ export class LoadStep implements ConnectionListener {
   private intervalTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
 
+  // Failover: 1 = the server takes requests; 0 = marked down, its keys go to ring.lookupLive's choice.
+  private readonly live: Uint8Array;
+  private downCount = 0;
+  /** Failed requests per server since its last reply: reported with a node-down. */
+  private readonly errorsSinceReply: Float64Array;
+  private readonly isLive = (s: number): boolean => this.live[s] === 1;
+
   constructor(env: StepEnvironment, spec: StepSpec, delay: IntervalHistogram) {
     const s = env.settings;
     this.env = env;
@@ -177,6 +187,14 @@ export class LoadStep implements ConnectionListener {
     this.serverErrors = new Float64Array(this.serverCount * 4);
     this.serverKeys = new Float64Array(this.serverCount);
     this.serverLatency = Array.from({ length: this.serverCount }, () => new LatencyRecorder());
+    this.errorsSinceReply = new Float64Array(this.serverCount);
+    this.live = new Uint8Array(this.serverCount).fill(1);
+    for (let i = 0; i < this.serverCount; i++) {
+      if (env.health.isDown(env.ring.nodes[i]!)) {
+        this.live[i] = 0;
+        this.downCount++;
+      }
+    }
 
     const seedBase = deriveSeed(s.seed, s.workerIndex, spec.stepIndex);
     this.opPrng = new Prng(deriveSeed(seedBase, 1));
@@ -269,7 +287,16 @@ export class LoadStep implements ConnectionListener {
     this.genOp = op;
     this.genKey = key;
     this.genSize = op === OP_PUT ? (this.sizeSpan === 1 ? this.sizeMin : this.sizeMin + this.sizePrng.nextBelow(this.sizeSpan)) : 0;
-    this.genServer = this.ring.lookup(this.formatKey(op, key));
+    const view = this.formatKey(op, key);
+    const owner = this.ring.lookup(view);
+    if (this.downCount === 0 || this.live[owner] === 1) {
+      this.genServer = owner;
+      return;
+    }
+    // Failover: the next live server in the ring's preference order; with none left, the owner
+    // (the request then fails as a connection error, counted against it).
+    const alt = this.ring.lookupLive(view, this.isLive);
+    this.genServer = alt === -1 ? owner : alt;
   }
 
   /** Sends the generated request now if a slot is free, else queues it behind its server's backlog. */
@@ -277,6 +304,11 @@ export class LoadStep implements ConnectionListener {
     const s = this.genServer;
     this.serverKeys[s]!++;
     const q = this.backlog[s]!;
+    if (this.live[s] === 0) {
+      // Every server is down.
+      this.failUnsent(this.genOp, s, KIND_CONNECTION);
+      return;
+    }
     if (q.count === 0) {
       const c = this.freeConn(s);
       if (c !== null) {
@@ -285,6 +317,7 @@ export class LoadStep implements ConnectionListener {
       }
       if (this.serverDown(s)) {
         this.failUnsent(this.genOp, s, KIND_CONNECTION);
+        this.markDown(s, nowMs);
         return;
       }
     }
@@ -463,6 +496,7 @@ export class LoadStep implements ConnectionListener {
     c.count--;
     this.inflight--;
     const kind = this.scanner.kind;
+    this.errorsSinceReply[s] = 0;
     if (kind === TYPE_ERROR) {
       this.countError(op, s, KIND_ERROR_REPLY);
     } else {
@@ -497,6 +531,58 @@ export class LoadStep implements ConnectionListener {
     this.errors[op * 4 + kind]!++;
     this.serverErrors[s * 4 + kind]!++;
     this.intervalErrors++;
+    this.errorsSinceReply[s]!++;
+    if (this.live[s] === 0) this.env.health.countWhileDown(this.ring.nodes[s]!);
+  }
+
+  /**
+   * Marks server `s` down (connection lost, timed out, refused): its keys go to the next live
+   * server from now on, and its backlog moves there too. The worker's NodeHealth reports it and
+   * probes it back (nodeUp).
+   */
+  private markDown(s: number, nowMs: number): void {
+    if (this.live[s] === 0) return;
+    this.live[s] = 0;
+    this.downCount++;
+    this.env.health.markDown(this.ring.nodes[s]!, this.errorsSinceReply[s]!);
+    this.errorsSinceReply[s] = 0;
+    const q = this.backlog[s]!;
+    while (q.count > 0) {
+      const op = q.headOp();
+      const key = q.headKey();
+      const size = q.headSize();
+      const intended = q.headIntendedMs();
+      q.shift();
+      this.backlogged--;
+      this.genOp = op;
+      this.genKey = key;
+      this.genSize = size;
+      const alt = this.ring.lookupLive(this.formatKey(op, key), this.isLive);
+      if (alt === -1) {
+        this.failUnsent(op, s, KIND_CONNECTION);
+        continue;
+      }
+      // Counted once already (issue): move the count with the request.
+      this.serverKeys[s]!--;
+      this.genServer = alt;
+      this.issue(intended, nowMs);
+    }
+  }
+
+  /** The worker's probe got a PONG from `address`: route its keys to it again. */
+  nodeUp(address: string): void {
+    if (!this.running) return;
+    const s = this.ring.indexOf(address);
+    if (s < 0 || this.live[s] === 1) return;
+    this.live[s] = 1;
+    this.downCount--;
+    this.errorsSinceReply[s] = 0;
+    for (const c of this.conns[s]!) {
+      if (c.open) continue;
+      // Requests wait in the backlog for these connections instead of failing at once.
+      c.down = false;
+      c.connect().catch(() => this.env.reconnect(c, RECONNECT_DELAY_MS, () => this.running));
+    }
   }
 
   /** A request that failed before it was sent (its server is down, or it waited past the timeout). */
@@ -517,6 +603,7 @@ export class LoadStep implements ConnectionListener {
     c.clearInFlight();
     c.destroy();
     this.env.reconnect(c, RECONNECT_DELAY_MS, () => this.running);
+    this.markDown(c.server, performance.now());
   }
 
   private afterActivity(nowMs: number): void {

@@ -114,4 +114,10 @@ export type WorkerToMain =
     }
   | { type: 'preloaded'; requestId: number; workerIndex: number; keys: number; errors: number }
   | { type: 'stepDone'; report: WorkerStepReport }
+  /**
+   * This worker marked a server down (a connection lost or timed out; its keys now go to the next
+   * live server) or saw it answer PING again. errors: down → requests to it that failed before the
+   * failover; up → those that failed while it was down. atEpochMs: performance.timeOrigin + now().
+   */
+  | { type: 'node'; workerIndex: number; address: string; state: 'down' | 'up'; errors: number; atEpochMs: number }
   | { type: 'failed'; workerIndex: number; message: string };

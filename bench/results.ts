@@ -6,6 +6,8 @@
 // Bump SCHEMA_VERSION on any incompatible change and document it in README ("results.json").
 // `validateRunResult` below is the executable form of this schema: tests and readers use it.
 
+import type { ChaosResult } from './chaos.js';
+
 export const SCHEMA_VERSION = 1;
 
 export const OPERATIONS = ['put', 'get', 'delete'] as const;
@@ -196,6 +198,8 @@ export interface RunResult {
   events: { tSec: number; kind: string; detail: string }[];
   /** True when the run was interrupted (Ctrl-C): the steps are those that finished. */
   interrupted: boolean;
+  /** --chaos: the schedule and, per kill/stop, time to failover, errors and time to rejoin. Absent or null without --chaos. */
+  chaos?: ChaosResult | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -403,6 +407,14 @@ export function validateRunResult(value: unknown): string[] {
   }
   if (!Array.isArray(value.events)) p.push('events: expected an array');
   if (typeof value.interrupted !== 'boolean') p.push('interrupted: expected a boolean');
+  if (value.chaos !== undefined && value.chaos !== null) {
+    const c = value.chaos;
+    if (!isRecord(c)) p.push('chaos: expected an object or null');
+    else {
+      checkString(p, 'chaos.schedule', c.schedule);
+      if (!Array.isArray(c.outages)) p.push('chaos.outages: expected an array');
+    }
+  }
   return p;
 }
 

@@ -2,8 +2,10 @@
 // everything stopped — whatever happens (an error, a signal). The CLI is a thin shell around it.
 
 import { writeReports } from './report/render.js';
+import { chaosOutages, type ChaosResult } from './chaos.js';
+import { ChaosRunner } from './chaos-runner.js';
 import type { BenchConfig } from './config.js';
-import { Coordinator, type PlanOutcome } from './coordinator.js';
+import { Coordinator, type CoordinatorHooks, type PlanOutcome } from './coordinator.js';
 import { ErrorRateExceededError, InterruptedError } from './errors.js';
 import { gitCommit, kvringVersion, machineInfo } from './machine.js';
 import { createRunDir, linkLatest, writeRunFiles } from './output.js';
@@ -35,6 +37,8 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
   const set = new TargetSet(config.target);
   let coordinator: Coordinator | null = null;
   let outcome: PlanOutcome | null = null;
+  let chaos: ChaosRunner | null = null;
+  let chaosResult: ChaosResult | null = null;
   try {
     const plan = planSteps(config);
     const estimate = estimateSeconds(plan, config);
@@ -45,9 +49,27 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     if (set.kind !== 'external') progress.note(`starting ${config.numServers} ${set.kind} server(s)…`);
     await startTargets(config, set);
     if (signal.aborted) throw new InterruptedError('a signal');
-    coordinator = await Coordinator.start(config, progress);
-    outcome = await coordinator.runPlan(plan, set.addresses, signal);
+    const hooks: CoordinatorHooks = {
+      onPreload: (n, keys) => progress.onPreload(n, keys),
+      onStepStart: (p, t, n) => progress.onStepStart(p, t, n),
+      onInterval: (point) => progress.onInterval(point),
+      onStepDone: (step) => progress.onStepDone(step),
+      onFirstStep: () => chaos?.start(),
+    };
+    const c = await Coordinator.start(config, hooks);
+    coordinator = c;
+    if (config.chaos !== null) {
+      chaos = new ChaosRunner(config.chaos, set.handles, () => c.elapsedSec(), (kind, detail, tSec) => c.addEvent(kind, detail, tSec));
+      progress.note(`chaos: ${config.chaosText} (times from the start of the first measured step)`);
+    }
+    outcome = await c.runPlan(plan, set.addresses, signal);
   } finally {
+    // Chaos first: a restart under way must finish (and be stopped) before the servers are stopped.
+    await chaos?.stop();
+    if (chaos !== null && coordinator !== null) {
+      chaosResult = { schedule: config.chaosText ?? '', clockStartSec: chaos.clockStartSec, outages: chaosOutages(chaos.applied, coordinator.transitions) };
+      outcome?.events.sort((a, b) => a.tSec - b.tSec);
+    }
     progress.stop();
     await coordinator?.close();
     await set.stop();
@@ -69,6 +91,7 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     slo: config.slo === null ? null : computeSlo(outcome.steps, config.slo, config.maxErrorRate),
     events: outcome.events,
     interrupted: outcome.interrupted,
+    chaos: chaosResult,
   };
   const runDir = await createRunDir(config.outDir, startedAt, config.label);
   await writeRunFiles(runDir, result, outcome.histograms);

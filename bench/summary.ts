@@ -81,6 +81,17 @@ export function formatSummary(result: RunResult, runDir: string | null): string 
       out.push(`  ${p.serverCount} srv ${p.workload}: ${value}${p.clientBound ? ' [client_bound: may be the generator\'s limit]' : ''}`);
     }
   }
+  if (result.chaos !== undefined && result.chaos !== null) {
+    out.push('');
+    out.push(`Chaos ${result.chaos.schedule} (times from the first measured step, at ${result.chaos.clockStartSec ?? '-'} s of the run):`);
+    const ms = (x: number | null): string => (x === null ? '-' : `${Math.round(x)} ms`);
+    for (const o of result.chaos.outages) {
+      out.push(
+        `  ${o.action} server ${o.server} (${o.address}) at ${o.atSec.toFixed(2)} s: failover ${ms(o.failoverMs)}, ${o.errorsBeforeFailover} errors before it, ${o.errorsWhileDown} while down; ` +
+          (o.recovery === null ? 'not recovered' : `${o.recovery} at ${(o.recoveryAtSec ?? 0).toFixed(2)} s, rejoined after ${ms(o.rejoinMs)}`),
+      );
+    }
+  }
   const requests = result.steps.reduce((a, s) => a + s.requests, 0);
   const errors = result.steps.reduce((a, s) => a + totalErrors(s.errors), 0);
   out.push('');

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { spawnServer } from '../server/spawn.js';
+import { spawnServer, type RunningServer } from '../server/spawn.js';
 import { sendCommand } from './admin.js';
 import type { BenchConfig } from './config.js';
 import { RedisNotInstalledError, TargetStartError, TargetUnreachableError } from './errors.js';
@@ -18,11 +18,22 @@ import type { TargetKind } from './results.js';
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
 
+/** What --chaos may do to a server this run started (bench/chaos-runner.ts). */
+export interface ServerHandle {
+  readonly address: string;
+  /** Sends `signal` to the server's current process (SIGKILL, SIGSTOP, SIGCONT). */
+  signal(signal: NodeJS.Signals): void;
+  /** Starts it again on the same port with the same data folder; resolves once it is ready. */
+  restart(): Promise<void>;
+}
+
 /** Servers of one run, in sweep order; stop() stops those this run started. Idempotent. */
 export class TargetSet {
   readonly addresses: string[] = [];
   /** Child process ids, for tests and diagnostics. */
   readonly pids: number[] = [];
+  /** Servers this run started, in sweep order (none for --servers). */
+  readonly handles: ServerHandle[] = [];
   private readonly stoppers: (() => Promise<void>)[] = [];
   private stopping: Promise<void> | null = null;
 
@@ -37,6 +48,10 @@ export class TargetSet {
   /** Registers a cleanup for something not yet in `addresses` (a server still starting). */
   onStop(stop: () => Promise<void>): void {
     this.stoppers.push(stop);
+  }
+
+  get stopped(): boolean {
+    return this.stopping !== null;
   }
 
   stop(): Promise<void> {
@@ -78,8 +93,23 @@ async function startKvring(config: BenchConfig, set: TargetSet): Promise<void> {
   for (let i = 0; i < config.numServers; i++) {
     try {
       const server = await spawnServer({ args: config.serverFlags, readyTimeoutMs: READY_TIMEOUT_MS });
+      let current: RunningServer = server;
+      const restarted: RunningServer[] = [];
       set.add(server.address, server.pid, async () => {
+        // Restarts share the first one's folder (keepDir): stop them first, the first one removes it.
+        await Promise.all(restarted.map((r) => r.stop({ timeoutMs: STOP_TIMEOUT_MS })));
         await server.stop({ timeoutMs: STOP_TIMEOUT_MS });
+      });
+      set.handles.push({
+        address: server.address,
+        signal: (signal) => current.kill(signal),
+        restart: async () => {
+          const again = await spawnServer({ port: server.port, dir: server.dir, keepDir: true, args: config.serverFlags, readyTimeoutMs: READY_TIMEOUT_MS });
+          restarted.push(again);
+          current = again;
+          // The run is already stopping its servers: this one must not outlive it.
+          if (set.stopped) await again.stop({ timeoutMs: STOP_TIMEOUT_MS });
+        },
       });
     } catch (err) {
       throw new TargetStartError(`kvring server ${i + 1} of ${config.numServers} did not start (flags: ${config.serverFlags.join(' ') || 'none'}):\n${(err as Error).message}`);

@@ -7,6 +7,7 @@ import { LoadConnection } from './load-connection.js';
 import { createDelayMonitor, DELETE_KEY_WIDTH, deletePrefix, KEY_PREFIX, LoadStep, VerifyState, type StepEnvironment } from './load-step.js';
 import type { MainToWorker, StepSpec, WorkerSettings, WorkerToMain } from './messages.js';
 import { keyWidth, deriveSeed } from './keygen.js';
+import { NodeHealth } from './node-health.js';
 import { preload } from './preload.js';
 import { Ticker } from './ticker.js';
 
@@ -23,6 +24,14 @@ const delay = createDelayMonitor();
 let currentStep: LoadStep | null = null;
 let lastServersKey = '';
 const ticker = new Ticker(() => currentStep?.onDue());
+const health = new NodeHealth(
+  {
+    onChange: (address, state, errors, atEpochMs) => post({ type: 'node', workerIndex: settings.workerIndex, address, state, errors, atEpochMs }),
+  },
+  // A probe waits no longer than a request would, and at most 1 s, so a continued server rejoins quickly.
+  Math.min(settings.timeoutMs, 1000),
+);
+health.onUp = (address) => currentStep?.nodeUp(address);
 
 function ringFor(servers: string[]): Ring {
   const key = servers.join(',');
@@ -97,7 +106,7 @@ async function runStep(spec: StepSpec): Promise<void> {
       Math.max(settings.timeoutMs * 5, 10_000),
     );
   }
-  const env: StepEnvironment = { settings, ring, conns, verify, deleteCursor, ticker, post, reconnect };
+  const env: StepEnvironment = { settings, ring, conns, verify, deleteCursor, ticker, post, reconnect, health };
   const step = new LoadStep(env, spec, delay);
   currentStep = step;
   try {
@@ -135,6 +144,7 @@ function shutdown(): void {
   currentStep?.abort();
   for (const list of pool.values()) for (const c of list) c.destroy();
   pool.clear();
+  health.close();
   ticker.close();
   port.close();
 }
