@@ -294,7 +294,7 @@ export class LoadStep implements ConnectionListener {
       return;
     }
     // Failover: the next live server in the ring's preference order; with none left, the owner
-    // (the request then fails as a connection error, counted against it).
+    // (the request then times out or fails as it would without failover).
     const alt = this.ring.lookupLive(view, this.isLive);
     this.genServer = alt === -1 ? owner : alt;
   }
@@ -304,11 +304,6 @@ export class LoadStep implements ConnectionListener {
     const s = this.genServer;
     this.serverKeys[s]!++;
     const q = this.backlog[s]!;
-    if (this.live[s] === 0) {
-      // Every server is down.
-      this.failUnsent(this.genOp, s, KIND_CONNECTION);
-      return;
-    }
     if (q.count === 0) {
       const c = this.freeConn(s);
       if (c !== null) {
@@ -547,7 +542,8 @@ export class LoadStep implements ConnectionListener {
     this.env.health.markDown(this.ring.nodes[s]!, this.errorsSinceReply[s]!);
     this.errorsSinceReply[s] = 0;
     const q = this.backlog[s]!;
-    while (q.count > 0) {
+    // With no live server left the backlog stays where it is (it times out or drains as before).
+    while (q.count > 0 && this.downCount < this.serverCount) {
       const op = q.headOp();
       const key = q.headKey();
       const size = q.headSize();
