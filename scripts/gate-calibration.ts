@@ -144,7 +144,7 @@ async function main(args: string[]): Promise<number> {
           ],
           120_000,
         );
-        if (res.code !== 0) throw new Error(`bench run ${role} block ${block} failed with exit ${res.code}: ${res.stderr.slice(-2000)}`);
+        if (res.code !== 0) throw new Error(`bench run ${role} block ${block} failed with exit ${res.code} (rebuild with npm run build, or build a private copy: see README): ${res.stderr.slice(-2000)}`);
       }
     }
     for (const [kind, base, cand] of [
