@@ -1,7 +1,5 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,6 +8,7 @@ import { execa } from 'execa';
 import { spawnServer, type RunningServer } from '../server/spawn.js';
 import { KvCluster } from '../client/cluster.js';
 import { writeClusterFile } from '../client/servers-file.js';
+import { unusedPort } from './helpers/ports.js';
 
 // The command-line client end to end: `node dist/client/cli.js` as a child process against real
 // kvring servers; output, --json, and every documented exit code.
@@ -37,24 +36,6 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Cl
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
-/**
- * A port nothing listens on, from below Linux's ephemeral range (32768+): a port released after
- * `listen(0)` is soon handed to another test's `listen(0)`, one picked here is not.
- */
-async function unusedPort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const server = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (!free) continue;
-    server.close();
-    await once(server, 'close');
-    return port;
-  }
-}
 
 async function startServers(count: number): Promise<RunningServer[]> {
   const servers: RunningServer[] = [];

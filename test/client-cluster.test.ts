@@ -1,37 +1,19 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer, type RunningServer } from '../server/spawn.js';
 import { KvCluster } from '../client/cluster.js';
 import { SeedRing } from '../client/seed-ring.js';
+import { unusedPort } from './helpers/ports.js';
 
 // KvCluster against three real kvring servers: routing, a server SIGKILLed mid-run (failover,
 // nothing hangs, node-down), the same server restarted on its port (node-up, its keys return).
 
 const NO_SNAPSHOTS = ['--snapshot-interval', '0'];
 
-/**
- * A port nothing listens on, from below Linux's ephemeral range (32768+): a port released after
- * `listen(0)` is soon handed to another test's `listen(0)`, one picked here is not.
- */
-async function unusedPort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const server = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (!free) continue;
-    server.close();
-    await once(server, 'close');
-    return port;
-  }
-}
 
 /**
  * Starts `count` servers, each with its own data folder. `all` collects every server the test

@@ -1,37 +1,19 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer } from '../server/spawn.js';
 import { Connection } from '../client/connection.js';
 import { ConnectionError } from '../client/errors.js';
+import { unusedPort } from './helpers/ports.js';
 
 // A connection against real kvring servers (child processes on 127.0.0.1, port 0), crashed,
 // hung (SIGSTOP) and restarted for real.
 
 const NO_SNAPSHOTS = ['--snapshot-interval', '0'];
 
-/**
- * A port nothing listens on, from below Linux's ephemeral range (32768+): a port released after
- * `listen(0)` is soon handed to another test's `listen(0)`, one picked here is not.
- */
-async function unusedPort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const server = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (!free) continue;
-    server.close();
-    await once(server, 'close');
-    return port;
-  }
-}
 
 test('requests issued in one tick leave in one socket write and resolve in order', { timeout: 20_000 }, async () => {
   const server = await spawnServer({ args: NO_SNAPSHOTS });

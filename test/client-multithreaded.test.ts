@@ -1,12 +1,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { spawnServer, type RunningServer } from '../server/spawn.js';
 import { KvCluster } from '../client/cluster.js';
+import { unusedPort } from './helpers/ports.js';
 
 // scripts/multithreaded-client.ts as a child process against real servers: its summary adds up,
 // and it exits non-zero when requests fail.
@@ -19,24 +18,6 @@ interface Summary {
   total: { ops: number; errors: number; mismatches: number; wallMs: number; opsPerSec: number };
 }
 
-/**
- * A port nothing listens on, from below Linux's ephemeral range (32768+): a port released after
- * `listen(0)` is soon handed to another test's `listen(0)`, one picked here is not.
- */
-async function unusedPort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const server = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (!free) continue;
-    server.close();
-    await once(server, 'close');
-    return port;
-  }
-}
 
 test('T threads PUT, GET and DELETE their own keys through the ring: every read matches, totals add up', { timeout: 60_000 }, async () => {
   const servers: RunningServer[] = [];
