@@ -65,73 +65,54 @@ function findLineEnd(buf: Buffer, from: number, end: number): number {
 }
 
 /**
- * Accumulates bytes from one connection and yields complete commands, RESP arrays of bulk strings
- * or inline lines. Arguments are latin1 strings (one char per byte: binary-safe and compact).
- *
- * Usage per 'data' event: `append(chunk)`, then call `next(args)` until it returns 0, then
- * `compact()`. `next` fills `args[0..n)` and returns n; it throws ProtocolError on bad input,
- * after which the connection must be closed.
+ * The byte queue under both decoders. It borrows a socket's chunk when nothing is pending (no
+ * copy on the common path, where a read holds whole frames), and copies only an incomplete tail
+ * into a buffer of its own, so the socket's buffer is never retained and may be reused.
  */
-export class RequestDecoder {
-  private buf: Buffer = Buffer.alloc(0);
+abstract class BorrowingBuffer {
+  protected buf: Buffer = Buffer.alloc(0);
   /** Whether `buf` is our own (may be written into) or a borrowed socket chunk. */
-  private owned = false;
-  private pos = 0;
-  private end = 0;
-  // Resumable state of a RESP array being read.
-  private argc = -1;
-  private argi = 0;
-  private bulkLen = -1;
-  /** Bytes of the current, incomplete command already turned into arguments. */
-  private pendingArgBytes = 0;
+  protected owned = false;
+  protected pos = 0;
+  protected end = 0;
 
-  constructor(private readonly limits: RequestLimits = DEFAULT_REQUEST_LIMITS) {}
-
-  /** Bytes received but not yet consumed (the query buffer). */
-  get bufferedBytes(): number {
-    return this.end - this.pos;
-  }
-
-  append(chunk: Buffer): void {
+  /** Adds bytes; `reserveBytes` is how much room the frame being read is known to need. */
+  protected appendBytes(chunk: Buffer, reserveBytes = 0): void {
     if (this.pos === this.end) {
-      // Nothing pending: parse the socket's own chunk in place, no copy.
+      // Nothing pending: parse the chunk in place.
       this.buf = chunk;
       this.owned = false;
       this.pos = 0;
       this.end = chunk.length;
       return;
     }
-    const needed = this.end - this.pos + chunk.length;
+    const pending = this.end - this.pos;
+    const needed = pending + chunk.length;
     if (!this.owned || this.pos + needed > this.buf.length) {
       let size = Math.max(INITIAL_BUFFER_BYTES, this.buf.length);
       while (size < needed) size *= 2;
-      // A bulk whose length is known is reserved up front, but only up to BULK_PREALLOC_BYTES:
-      // past that the buffer doubles as bytes arrive, so a client that merely announces 64 MiB
-      // values on many connections cannot make the server reserve 64 MiB for each.
-      if (this.bulkLen >= 0) size = Math.max(size, Math.min(this.bulkLen + 2 + (this.end - this.pos), BULK_PREALLOC_BYTES));
+      size = Math.max(size, reserveBytes);
       const next = Buffer.allocUnsafe(size);
       this.buf.copy(next, 0, this.pos, this.end);
-      this.end -= this.pos;
-      this.pos = 0;
       this.buf = next;
       this.owned = true;
+      this.pos = 0;
+      this.end = pending;
     }
     chunk.copy(this.buf, this.end);
     this.end += chunk.length;
   }
 
   /**
-   * Keeps only unconsumed bytes, copying them out of a borrowed chunk so the socket's buffer is
-   * not retained; drops a large owned buffer once it is empty so an idle client holds no memory.
+   * Keeps only unconsumed bytes, copying them out of a borrowed chunk; drops the buffer once it
+   * is empty, so an idle connection holds no memory.
    */
-  compact(): void {
+  protected compactBytes(): void {
     if (this.pos === this.end) {
       this.buf = Buffer.alloc(0);
       this.owned = false;
       this.pos = this.end = 0;
-      return;
-    }
-    if (!this.owned) {
+    } else if (!this.owned) {
       const rest = Buffer.allocUnsafe(Math.max(INITIAL_BUFFER_BYTES, this.end - this.pos));
       this.buf.copy(rest, 0, this.pos, this.end);
       this.buf = rest;
@@ -139,6 +120,45 @@ export class RequestDecoder {
       this.end -= this.pos;
       this.pos = 0;
     }
+  }
+}
+
+/**
+ * Accumulates bytes from one connection and yields complete commands, RESP arrays of bulk strings
+ * or inline lines. Arguments are latin1 strings (one char per byte: binary-safe and compact).
+ *
+ * Usage per 'data' event: `append(chunk)`, then call `next(args)` until it returns 0, then
+ * `compact()`. `next` fills `args[0..n)` and returns n; it throws ProtocolError on bad input,
+ * after which the connection must be closed.
+ */
+export class RequestDecoder extends BorrowingBuffer {
+  // Resumable state of a RESP array being read.
+  private argc = -1;
+  private argi = 0;
+  private bulkLen = -1;
+  /** Bytes of the current, incomplete command already turned into arguments. */
+  private pendingArgBytes = 0;
+
+  constructor(private readonly limits: RequestLimits = DEFAULT_REQUEST_LIMITS) {
+    super();
+  }
+
+  /** Bytes received but not yet consumed (the query buffer). */
+  get bufferedBytes(): number {
+    return this.end - this.pos;
+  }
+
+  append(chunk: Buffer): void {
+    // A bulk whose length is known is reserved up front, but only up to BULK_PREALLOC_BYTES:
+    // past that the buffer doubles as bytes arrive, so a client that merely announces 64 MiB
+    // values on many connections cannot make the server reserve 64 MiB for each.
+    const reserve = this.bulkLen >= 0 ? Math.min(this.bulkLen + 2 + (this.end - this.pos), BULK_PREALLOC_BYTES) : 0;
+    this.appendBytes(chunk, reserve);
+  }
+
+  /** Call after the last `next` of a read: nothing may point into the read's chunk afterwards. */
+  compact(): void {
+    this.compactBytes();
   }
 
   /** Returns the number of arguments written into `args`, or 0 if no whole command is buffered. */
@@ -237,27 +257,25 @@ interface ArrayFrame {
  *
  * `maxBulkBytes` bounds what a misbehaving server can make the client allocate.
  */
-export class ReplyDecoder {
-  private buf: Buffer = Buffer.alloc(0);
-  private owned = false;
-  private pos = 0;
-  private end = 0;
+export class ReplyDecoder extends BorrowingBuffer {
   private readonly stack: ArrayFrame[] = [];
 
   constructor(
     private readonly onReply: ReplyHandler,
     private readonly maxBulkBytes = 512 * 1024 * 1024,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Feeds bytes; calls the handler for every reply they complete. */
   write(chunk: Buffer): void {
-    this.append(chunk);
+    this.appendBytes(chunk);
     while (this.pos < this.end) {
       const value = this.parseOne();
       if (value === INCOMPLETE) break;
       this.emit(value);
     }
-    this.compact();
+    this.compactBytes();
   }
 
   /** Drops any partial reply, e.g. after the connection was lost. */
@@ -333,44 +351,6 @@ export class ReplyDecoder {
   private parseOneAfterArrayHeader(): RespValue | typeof INCOMPLETE {
     if (this.pos >= this.end) return INCOMPLETE;
     return this.parseOne();
-  }
-
-  private append(chunk: Buffer): void {
-    if (this.pos === this.end) {
-      this.buf = chunk;
-      this.owned = false;
-      this.pos = 0;
-      this.end = chunk.length;
-      return;
-    }
-    const pending = this.end - this.pos;
-    if (!this.owned || this.pos + pending + chunk.length > this.buf.length) {
-      let size = Math.max(INITIAL_BUFFER_BYTES, this.buf.length);
-      while (size < pending + chunk.length) size *= 2;
-      const next = Buffer.allocUnsafe(size);
-      this.buf.copy(next, 0, this.pos, this.end);
-      this.buf = next;
-      this.owned = true;
-      this.pos = 0;
-      this.end = pending;
-    }
-    chunk.copy(this.buf, this.end);
-    this.end += chunk.length;
-  }
-
-  private compact(): void {
-    if (this.pos === this.end) {
-      this.buf = Buffer.alloc(0);
-      this.owned = false;
-      this.pos = this.end = 0;
-    } else if (!this.owned) {
-      const rest = Buffer.allocUnsafe(Math.max(INITIAL_BUFFER_BYTES, this.end - this.pos));
-      this.buf.copy(rest, 0, this.pos, this.end);
-      this.buf = rest;
-      this.owned = true;
-      this.end -= this.pos;
-      this.pos = 0;
-    }
   }
 }
 
