@@ -52,8 +52,11 @@ export class LatencyRecorder {
   /** Lowest and highest bucket index touched since the last reset: bounds the conversion loop. */
   private lowIndex = COUNTS_LENGTH;
   private highIndex = -1;
-  /** Exact extremes, so the converted histogram reports the true min and max like recordValue does. */
-  private minValue = MAX_RECORDABLE_US;
+  /**
+   * Exact extremes, so the converted histogram reports the true max and minNonZeroValue like
+   * recordValue does. Bucket 0 holds only the value 0, so the minimum itself needs no field.
+   */
+  private minNonZeroValue = MAX_RECORDABLE_US;
   private maxValue = 0;
   count = 0;
 
@@ -62,12 +65,8 @@ export class LatencyRecorder {
     const v = valueUs <= 0 ? 0 : valueUs >= MAX_RECORDABLE_US ? MAX_RECORDABLE_US : valueUs | 0;
     const i = countsIndexOf(v);
     this.counts[i]!++;
-    if (i < this.lowIndex) {
-      this.lowIndex = i;
-      this.minValue = v;
-    } else if (i === this.lowIndex && v < this.minValue) {
-      this.minValue = v;
-    }
+    if (i < this.lowIndex) this.lowIndex = i;
+    if (v < this.minNonZeroValue && v !== 0) this.minNonZeroValue = v;
     if (i > this.highIndex) {
       this.highIndex = i;
       this.maxValue = v;
@@ -110,14 +109,14 @@ export class LatencyRecorder {
       indexes[k] = i;
       values[k++] = c;
     }
-    return { indexes, counts: values, minUs: this.minValue, maxUs: this.maxValue };
+    return { indexes, counts: values, minNonZeroUs: this.minNonZeroValue, maxUs: this.maxValue };
   }
 
   reset(): void {
     if (this.highIndex >= 0) this.counts.fill(0, this.lowIndex, this.highIndex + 1);
     this.lowIndex = COUNTS_LENGTH;
     this.highIndex = -1;
-    this.minValue = MAX_RECORDABLE_US;
+    this.minNonZeroValue = MAX_RECORDABLE_US;
     this.maxValue = 0;
     this.count = 0;
   }
@@ -127,23 +126,29 @@ export class LatencyRecorder {
 export interface HistogramSnapshot {
   indexes: Uint32Array;
   counts: Float64Array;
-  minUs: number;
+  minNonZeroUs: number;
   maxUs: number;
 }
 
-/** Adds a snapshot's counts into `target`: the same counts recordValue would have produced. */
+/**
+ * Adds a snapshot's counts into `target`: the same buckets recordValue would have produced, with
+ * the exact smallest non-zero value and the exact maximum (inner buckets go in at their base value,
+ * which lands in the same bucket, so percentiles and mean are unchanged).
+ */
 export function addSnapshot(target: Histogram, s: HistogramSnapshot): void {
   const n = s.indexes.length;
+  const firstNonZero = n > 0 && s.indexes[0] === 0 ? 1 : 0;
   for (let k = 0; k < n; k++) {
     const count = s.counts[k]!;
-    if (n === 1 && count > 1 && s.minUs !== s.maxUs) {
-      // One bucket holding both extremes: keep both exact.
-      target.recordValueWithCount(s.minUs, 1);
-      target.recordValueWithCount(s.maxUs, count - 1);
-      return;
-    }
-    const value = k === n - 1 ? s.maxUs : k === 0 ? s.minUs : valueFromCountsIndex(s.indexes[k]!);
-    target.recordValueWithCount(value, count);
+    const index = s.indexes[k]!;
+    if (index === 0) target.recordValueWithCount(0, count);
+    else if (k === firstNonZero && k === n - 1) {
+      // One bucket holding both extremes (equal when count is 1).
+      if (count > 1) target.recordValueWithCount(s.minNonZeroUs, count - 1);
+      target.recordValueWithCount(s.maxUs, 1);
+    } else if (k === firstNonZero) target.recordValueWithCount(s.minNonZeroUs, count);
+    else if (k === n - 1) target.recordValueWithCount(s.maxUs, count);
+    else target.recordValueWithCount(valueFromCountsIndex(index), count);
   }
 }
 
