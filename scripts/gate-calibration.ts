@@ -31,7 +31,7 @@ export const CALIBRATION_OPTIONS = {
   skip_trials: { type: 'number', default: 1, describe: 'compare --skip_trials: warm-up trials of each run left out (a fresh server is slower while its JIT compiles)' },
   inject_cpu_us: { type: 'number', default: 40, describe: 'CPU µs the server spins per request in builds A and A′ (--inject-cpu-us)' },
   natural_cpu_us: { type: 'number', default: 25, describe: 'per-request time of everything else on the bottleneck, µs, so that B is `slowdown` % slower end to end (25: measured here, B at 46 µs gave −8.5 %)' },
-  slowdown: { type: 'number', default: 10, describe: 'how much more CPU every request of build B costs, percent' },
+  slowdown: { type: 'number', default: 10, describe: 'how much slower every request of build B is, percent' },
   step_duration: { type: 'number', default: 0.5, describe: 'seconds of the closed-loop measurement in each run' },
   workload: { type: 'string', default: 'put', describe: 'bench workload of each run (put needs no preload, so runs are short)' },
   max_regression: { type: 'string', default: '5%', describe: 'compare --max_regression' },
