@@ -45,6 +45,8 @@ export interface CommandContext extends InfoSource {
   readonly config: ServerConfig;
   readonly stats: ServerStats;
   readonly log: Logger;
+  /** Loop iterations of cpu-burn.ts per command that make up --inject-cpu-us (0: off). */
+  readonly injectIterations: number;
   /** Ends the server: final snapshot unless save is false; resolves with an error message if it refused. */
   shutdown(save: boolean | null): Promise<string | null>;
 }

@@ -50,7 +50,7 @@ function declareOptions(argv: string[]) {
     .option('log-file', { type: 'string', describe: 'write logs to this file instead of stderr' })
     .option('log-requests', { type: 'boolean', default: false, describe: 'log every GET/SET/DEL with key, result and microseconds (slow: for debugging)' })
     .option('stop-on-stdin-eof', { type: 'boolean', default: false, describe: 'shut down (with the final snapshot) when standard input closes: how spawned servers never outlive the process that started them, even one killed with SIGKILL' })
-    .option('inject-cpu-us', { type: 'number', default: 0, describe: 'testing aid: spin this many microseconds of CPU per command, to simulate a slower server' })
+    .option('inject-cpu-us', { type: 'number', default: 0, describe: 'testing aid: add a fixed amount of CPU work per command, sized at start-up to take this many microseconds, to simulate a slower build' })
     .check((a) => {
       const nonNegative = ['port', 'snapshot-interval', 'inject-cpu-us'] as const;
       for (const name of nonNegative) {

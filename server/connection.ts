@@ -3,6 +3,7 @@ import { RequestDecoder, type RequestLimits } from './protocol/decoder.js';
 import { RespWriter } from './protocol/encoder.js';
 import { ProtocolError } from './protocol/errors.js';
 import { readWithoutStreams } from './socket-reader.js';
+import { burn } from './cpu-burn.js';
 import { lookupCommand, type ClientState, type CommandContext, type CommandSpec } from './commands.js';
 
 /** What a connection needs from the server beyond the command context. */
@@ -205,8 +206,7 @@ export class Connection implements ClientState {
     const started = process.hrtime.bigint();
     const before = out.length;
     command.handler(this.host.ctx, this, this.args, argc, out);
-    const injectUs = this.host.ctx.config.injectCpuUs;
-    if (injectUs > 0) spin(injectUs);
+    if (this.host.ctx.injectIterations > 0) burn(this.host.ctx.injectIterations);
     if (this.host.ctx.config.logRequests && (command.name === 'get' || command.name === 'set' || command.name === 'del')) {
       const micros = Number(process.hrtime.bigint() - started) / 1000;
       const reply = out.buf.toString('latin1', before, Math.min(out.length, before + 40)).split('\r\n')[0]!;
@@ -267,12 +267,4 @@ function replaceWriteReplies(replies: Buffer, spans: number[], message: string):
   }
   out.raw(replies.subarray(at));
   return Buffer.from(out.view());
-}
-
-/** Busy-waits `micros` microseconds: the --inject-cpu-us testing aid. */
-function spin(micros: number): void {
-  const until = process.hrtime.bigint() + BigInt(Math.round(micros * 1000));
-  while (process.hrtime.bigint() < until) {
-    // Spinning on purpose: this simulates CPU work per request.
-  }
 }

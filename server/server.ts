@@ -5,6 +5,7 @@ import type { Logger } from './log.js';
 import { Store } from './store.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { CommandContext, Durability, ServerStats } from './commands.js';
+import { calibrateBurn } from './cpu-burn.js';
 import type { RequestLimits } from './protocol/decoder.js';
 
 /** What the server needs from persistence beyond what commands use. */
@@ -58,6 +59,7 @@ export class KvServer implements ConnectionHost {
       config,
       stats,
       log,
+      injectIterations: config.injectCpuUs > 0 ? Math.round(config.injectCpuUs * calibrateBurn()) : 0,
       shutdown: (save) => server.shutdown(save),
       connectedClients: () => server.connections.size,
       instantaneousOpsPerSec: () => server.opsLastSecond,

@@ -1,0 +1,75 @@
+// CPU time of the server processes a run started, read from /proc around each step, so a step can
+// report the servers' CPU cost per request. On a shared machine that figure is much steadier than
+// throughput: another process taking a core lowers ops/s but not the CPU each request costs, which
+// is why the CI gate can judge on it (README "Comparing runs").
+//
+// Linux only. /proc/<pid>/task/<tid>/schedstat gives each thread's run time in nanoseconds; where
+// it is missing (kernels without schedstats) /proc/<pid>/stat's utime + stime in clock ticks is
+// used, at 10 ms resolution. Anything else (another OS, a process gone) reads as null.
+
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on every Linux architecture Node runs on). */
+const USER_HZ = 100;
+
+/** First field of a schedstat line: time spent on the CPU, nanoseconds. */
+export function parseSchedstat(text: string): number | null {
+  const ns = Number(text.trim().split(/\s+/)[0]);
+  return Number.isFinite(ns) && ns >= 0 ? ns : null;
+}
+
+/** utime + stime of a /proc/<pid>/stat line, nanoseconds. The command name may hold spaces and ')'. */
+export function parseStatCpuNs(text: string): number | null {
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // After the name, field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12.
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? (ticks * 1e9) / USER_HZ : null;
+}
+
+/** CPU time of every thread of `pid` so far, nanoseconds; null when it cannot be read. */
+export function processCpuNs(pid: number): number | null {
+  try {
+    let total = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const ns = parseSchedstat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
+      if (ns === null) return null;
+      total += ns;
+    }
+    return total;
+  } catch {
+    try {
+      return parseStatCpuNs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** One reading of the servers' CPU: which process each one was, and its CPU time. */
+export type CpuSample = { pid: number; ns: number }[];
+
+/** Reads the servers' CPU; null unless every one of them has a process to read. */
+export function sampleCpu(pids: readonly (number | null)[], read: (pid: number) => number | null = processCpuNs): CpuSample | null {
+  const sample: CpuSample = [];
+  for (const pid of pids) {
+    if (pid === null) return null;
+    const ns = read(pid);
+    if (ns === null) return null;
+    sample.push({ pid, ns });
+  }
+  return sample;
+}
+
+/**
+ * CPU microseconds the servers spent between two samples, null when either is missing or a server
+ * is a different process at the end (restarted by --chaos: its time before is lost).
+ */
+export function cpuUsBetween(before: CpuSample | null, after: CpuSample | null): number | null {
+  if (before === null || after === null || before.length !== after.length || before.length === 0) return null;
+  let ns = 0;
+  for (let i = 0; i < before.length; i++) {
+    if (before[i]!.pid !== after[i]!.pid) return null;
+    ns += after[i]!.ns - before[i]!.ns;
+  }
+  return ns / 1000;
+}
