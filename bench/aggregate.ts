@@ -34,6 +34,8 @@ export interface StepContext {
   targetOpsPerSec: number | null;
   /** CPU time of the bench process during the step, µs (process.cpuUsage: all threads). */
   cpuUs: number;
+  /** CPU time of the step's servers (all their threads, from /proc), µs; null when unknown. */
+  serverCpuUs: number | null;
   thresholds: ClientBoundThresholds;
 }
 
@@ -132,6 +134,7 @@ export function aggregateStep(ctx: StepContext, reports: readonly WorkerStepRepo
     operations,
     servers,
     maxQueued: reports.reduce((sum, r) => sum + r.maxBacklog, 0),
+    serverCpuUsPerRequest: ctx.serverCpuUs === null || requests === 0 ? null : Math.round((ctx.serverCpuUs / requests) * 1000) / 1000,
     client,
   };
   return { step, histograms };

@@ -16,8 +16,11 @@ import { bootstrapMedianRatio, detectableShift, mannWhitneyU, median, seededRand
 // fail (one run a side cannot tell a regression from a noisy moment) unless --fail_untested asks
 // for the threshold-only judgement of a single run. Only the gated metrics (--gate, default throughput) can fail the comparison; the others are
 // reported with the same verdicts.
+//
+// server_cpu is the servers' CPU time per request (bench/server-cpu.ts), known when the bench
+// started the servers itself; a step is compared on it only when every trial on both sides has it.
 
-export const METRICS = ['throughput', 'p50', 'p99'] as const;
+export const METRICS = ['throughput', 'server_cpu', 'p50', 'p99'] as const;
 export type Metric = (typeof METRICS)[number];
 
 export interface NoiseFloor {
@@ -68,7 +71,7 @@ export type MetricVerdict =
 
 export interface MetricComparison {
   metric: Metric;
-  /** One value per trial; ops/s for throughput, ms for latencies. */
+  /** One value per trial; ops/s for throughput, µs per request for server_cpu, ms for latencies. */
   baseline: number[];
   candidate: number[];
   baselineMedian: number;
@@ -134,20 +137,28 @@ export interface Comparison {
   failed: boolean;
 }
 
-/** Metrics that mean something for a step: saturation throughput for closed-loop steps, latency for all. */
+/** Metrics that mean something for a step: saturation throughput and its CPU cost for closed-loop steps, latency for all. */
 export function metricsFor(phase: StepResult['phase']): Metric[] {
   // An open-loop step's throughput is the offered rate the harness chose, not a measurement of the
-  // server, so only latency is compared there; closed-loop latency follows from its throughput
-  // and concurrency (Little's law), but its tail is still worth seeing.
-  return phase === 'max' ? ['throughput', 'p50', 'p99'] : ['p50', 'p99'];
+  // server, so only latency is compared there (and CPU per request, which at partial load depends
+  // on how requests happened to batch); closed-loop latency follows from its throughput and
+  // concurrency (Little's law), but its tail is still worth seeing.
+  return phase === 'max' ? ['throughput', 'server_cpu', 'p50', 'p99'] : ['p50', 'p99'];
 }
 
-/** The per-trial values of a metric: ops/s for throughput, ms for latencies. */
+/** The group has the metric on every trial (server_cpu is missing for servers the bench did not start). */
+export function hasMetric(group: StepGroup, metric: Metric): boolean {
+  return metric !== 'server_cpu' || group.steps.every((s) => typeof s.serverCpuUsPerRequest === 'number');
+}
+
+/** The per-trial values of a metric: ops/s for throughput, µs per request for server_cpu, ms for latencies. */
 export function metricValues(group: StepGroup, metric: Metric): number[] {
   return group.steps.map((s) => {
     switch (metric) {
       case 'throughput':
         return s.achievedOpsPerSec;
+      case 'server_cpu':
+        return s.serverCpuUsPerRequest ?? NaN;
       case 'p50':
         return s.total.latency.p50Us / 1000;
       case 'p99':
@@ -226,7 +237,9 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
   for (const bg of baseGroups) {
     const cg = candGroups.get(bg.key);
     if (!cg) continue;
-    const metrics = metricsFor(bg.phase).map((m) => compareMetric(m, metricValues(bg, m), metricValues(cg, m), options, thresholds[m], random));
+    const metrics = metricsFor(bg.phase)
+      .filter((m) => hasMetric(bg, m) && hasMetric(cg, m))
+      .map((m) => compareMetric(m, metricValues(bg, m), metricValues(cg, m), options, thresholds[m], random));
     const gatedMetrics = metrics.filter((m) => m.gated);
     let verdict: StepVerdict = 'unchanged';
     for (const m of gatedMetrics) if (VERDICT_RANK[m.verdict] > VERDICT_RANK[verdict]) verdict = m.verdict;
@@ -258,7 +271,9 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
   }
   const gatedSteps = steps.filter((s) => s.metrics.some((m) => m.gated));
   if (gatedSteps.length === 0) {
-    warnings.push(`no compared step has a gated metric (--gate ${options.gate.join(',')}); closed-loop (max) steps carry throughput, every step carries p50/p99`);
+    warnings.push(
+      `no compared step has a gated metric (--gate ${options.gate.join(',')}); closed-loop (max) steps carry throughput (and server_cpu when the bench started the servers on Linux), every step carries p50/p99`,
+    );
   }
   const untested = steps.filter((s) => Math.min(s.baselineTrials, s.candidateTrials) < options.minTrials);
   if (untested.length > 0) {
@@ -279,6 +294,12 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
     warnings.push(
       `the trials are too noisy to guard the threshold: ${blind.length} gated metric(s) could only reliably catch changes above twice it (worst: ${worst.m.metric} of "${worst.s.label}", ${Number.isFinite(worst.m.detectableChange!) ? `${(worst.m.detectableChange! * 100).toFixed(0)}%` : 'nothing'}); a pass here is weak evidence — add trials or quieten the machine`,
     );
+  }
+  if (options.gate.includes('server_cpu')) {
+    const without = steps.filter((s) => s.phase === 'max' && !s.metrics.some((m) => m.metric === 'server_cpu')).length;
+    if (without > 0) {
+      warnings.push(`--gate server_cpu: ${without} closed-loop step(s) have no server CPU figures on some trial (the bench did not start the servers, or not on Linux), so they are not judged on it`);
+    }
   }
   const cb = steps.filter((s) => s.clientBound && s.metrics.some((m) => m.gated));
   if (cb.length > 0) warnings.push(`${cb.length} gated step(s) were client-bound on some trial: the load generator, not the server, may have set their numbers`);

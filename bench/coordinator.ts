@@ -14,6 +14,7 @@ import type { MainToWorker, StepSpec, WorkerSettings, WorkerStepReport, WorkerTo
 import type { PlannedStep } from './plan.js';
 import type { IntervalPoint, RunResult, StepResult } from './results.js';
 import { requestsFor } from './schedule.js';
+import { cpuUsBetween, sampleCpu } from './server-cpu.js';
 import { isDeleteOnly, needsKeySpacePreload } from './workload.js';
 
 export interface CoordinatorHooks {
@@ -300,8 +301,14 @@ export class Coordinator {
   /**
    * Runs `plan` against `servers` (in sweep order: a step with n servers uses the first n).
    * Aborting `signal` stops after the current step, whose requests in flight still complete.
+   * `pidsOf` names the process behind each address, for the servers' CPU per request (null: unknown).
    */
-  async runPlan(plan: readonly PlannedStep[], servers: readonly string[], signal: AbortSignal): Promise<PlanOutcome> {
+  async runPlan(
+    plan: readonly PlannedStep[],
+    servers: readonly string[],
+    signal: AbortSignal,
+    pidsOf: (addresses: readonly string[]) => (number | null)[] = (a) => a.map(() => null),
+  ): Promise<PlanOutcome> {
     const config = this.config;
     const steps: StepResult[] = [];
     const histograms: StepHistograms[] = [];
@@ -358,6 +365,7 @@ export class Coordinator {
         }
         this.hooks.onStepStart?.(planned, target, plan.length);
         const cpuBefore = process.cpuUsage();
+        const serverCpuBefore = sampleCpu(pidsOf(stepServers));
         const reports = await this.runOne({
           stepIndex: planned.index,
           servers: stepServers,
@@ -371,6 +379,7 @@ export class Coordinator {
           deleteKeys,
         });
         const cpu = process.cpuUsage(cpuBefore);
+        const serverCpuUs = cpuUsBetween(serverCpuBefore, sampleCpu(pidsOf(stepServers)));
         this.flushIntervals();
         const { step, histograms: h } = aggregateStep(
           {
@@ -379,6 +388,7 @@ export class Coordinator {
             servers: new Ring(stepServers).nodes,
             targetOpsPerSec: target,
             cpuUs: cpu.user + cpu.system,
+            serverCpuUs,
             thresholds: { latenessUs: config.clientBoundLatenessUs, eventLoopUtilization: config.clientBoundElu },
           },
           reports,

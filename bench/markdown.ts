@@ -4,7 +4,7 @@ import { formatOps } from './report/chart-data.js';
 // A Comparison as text: the markdown summary (--markdown FILE, $GITHUB_STEP_SUMMARY) and the plain
 // table compare prints on the terminal. Pure functions of the Comparison.
 
-const METRIC_NAMES: Record<Metric, string> = { throughput: 'throughput', p50: 'p50', p99: 'p99' };
+const METRIC_NAMES: Record<Metric, string> = { throughput: 'throughput', server_cpu: 'server CPU/request', p50: 'p50', p99: 'p99' };
 
 export function formatPercent(fraction: number, digits = 1): string {
   if (!Number.isFinite(fraction)) return fraction > 0 ? '+∞%' : '−∞%';
@@ -16,6 +16,7 @@ export function formatPercent(fraction: number, digits = 1): string {
 
 function formatValue(metric: Metric, value: number): string {
   if (metric === 'throughput') return formatOps(value);
+  if (metric === 'server_cpu') return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} µs`;
   if (value >= 100) return value.toFixed(0);
   if (value >= 10) return value.toFixed(1);
   if (value >= 1) return value.toFixed(2);
@@ -100,12 +101,12 @@ export function comparisonMarkdown(c: Comparison, extras: { charts?: string[]; b
     for (const w of c.warnings) lines.push(`> ⚠️ ${w}`);
     lines.push('');
   }
-  lines.push('| step | trials (base/cand) | throughput ops/s | p50 ms | p99 ms | verdict |', '|---|---|---|---|---|---|');
+  lines.push('| step | trials (base/cand) | throughput ops/s | server CPU/request | p50 ms | p99 ms | verdict |', '|---|---|---|---|---|---|---|');
   for (const s of c.steps) {
     const verdict = stepVerdictText(s);
     const mark = s.verdict === 'regression' ? '❌ ' : s.verdict === 'improvement' ? '🟢 ' : '';
     lines.push(
-      `| ${s.label} | ${s.baselineTrials}/${s.candidateTrials} | ${metricCell(metricOf(s, 'throughput'))} | ${metricCell(metricOf(s, 'p50'))} | ${metricCell(metricOf(s, 'p99'))} | ${mark}${verdict.replace(/\|/g, '\\|')} |`,
+      `| ${s.label} | ${s.baselineTrials}/${s.candidateTrials} | ${metricCell(metricOf(s, 'throughput'))} | ${metricCell(metricOf(s, 'server_cpu'))} | ${metricCell(metricOf(s, 'p50'))} | ${metricCell(metricOf(s, 'p99'))} | ${mark}${verdict.replace(/\|/g, '\\|')} |`,
     );
   }
   lines.push('');
@@ -132,11 +133,12 @@ export function comparisonMarkdown(c: Comparison, extras: { charts?: string[]; b
 
 /** A fixed-width table for the terminal: one row per compared step. */
 export function comparisonText(c: Comparison): string {
-  const header = ['step', 'trials', 'throughput ops/s', 'p50 ms', 'p99 ms', 'verdict'];
+  const header = ['step', 'trials', 'throughput ops/s', 'server CPU/req', 'p50 ms', 'p99 ms', 'verdict'];
   const rows = c.steps.map((s) => [
     s.label,
     `${s.baselineTrials}/${s.candidateTrials}`,
     metricCell(metricOf(s, 'throughput')),
+    metricCell(metricOf(s, 'server_cpu')),
     metricCell(metricOf(s, 'p50')),
     metricCell(metricOf(s, 'p99')),
     stepVerdictText(s),

@@ -143,6 +143,13 @@ export interface StepResult {
    * not know it.
    */
   maxQueued?: number;
+  /**
+   * CPU time the step's servers spent (all their threads, read from /proc on Linux) per request,
+   * microseconds. Steadier than throughput on a shared machine: the CI gate can judge on it
+   * (compare --gate server_cpu). null when the run did not start the servers (--servers), off
+   * Linux, or when a server was restarted during the step; absent in older results.
+   */
+  serverCpuUsPerRequest?: number | null;
   client: ClientBoundVerdict;
 }
 
@@ -302,6 +309,7 @@ function checkStep(p: Problems, path: string, step: unknown): void {
   checkNumber(p, `${path}.errorRate`, step.errorRate, { min: 0 });
   checkErrors(p, `${path}.errors`, step.errors);
   if (step.maxQueued !== undefined) checkNumber(p, `${path}.maxQueued`, step.maxQueued, { min: 0, integer: true });
+  if (step.serverCpuUsPerRequest !== undefined) checkNumber(p, `${path}.serverCpuUsPerRequest`, step.serverCpuUsPerRequest, { min: 0, nullable: true });
   checkOperation(p, `${path}.total`, step.total);
   if (!isRecord(step.operations)) {
     p.push(`${path}.operations: expected an object keyed by operation`);

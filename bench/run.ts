@@ -62,7 +62,7 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
       chaos = new ChaosRunner(config.chaos, set.handles, () => c.elapsedSec(), (kind, detail, tSec) => c.addEvent(kind, detail, tSec));
       progress.note(`chaos: ${config.chaosText} (times from the start of the first measured step)`);
     }
-    outcome = await c.runPlan(plan, set.addresses, signal);
+    outcome = await c.runPlan(plan, set.addresses, signal, (addresses) => set.pidsOf(addresses));
   } finally {
     // Chaos first: a restart under way must finish (and be stopped) before the servers are stopped.
     await chaos?.stop();

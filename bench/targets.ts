@@ -39,10 +39,19 @@ export class TargetSet {
 
   constructor(readonly kind: TargetKind) {}
 
-  add(address: string, pid: number | null, stop: (() => Promise<void>) | null): void {
+  /** The process serving each address now (it changes when --chaos restarts a server). */
+  private readonly currentPid = new Map<string, () => number | null>();
+
+  add(address: string, pid: number | null, stop: (() => Promise<void>) | null, currentPid: () => number | null = () => pid): void {
     this.addresses.push(address);
     if (pid !== null) this.pids.push(pid);
     if (stop !== null) this.stoppers.push(stop);
+    this.currentPid.set(address, currentPid);
+  }
+
+  /** The process id serving each of `addresses` now; null for servers this run did not start. */
+  pidsOf(addresses: readonly string[]): (number | null)[] {
+    return addresses.map((a) => this.currentPid.get(a)?.() ?? null);
   }
 
   /** Registers a cleanup for something not yet in `addresses` (a server still starting). */
@@ -95,11 +104,16 @@ async function startKvring(config: BenchConfig, set: TargetSet): Promise<void> {
       const server = await spawnServer({ args: config.serverFlags, readyTimeoutMs: READY_TIMEOUT_MS });
       let current: RunningServer = server;
       const restarted: RunningServer[] = [];
-      set.add(server.address, server.pid, async () => {
-        // Restarts share the first one's folder (keepDir): stop them first, the first one removes it.
-        await Promise.all(restarted.map((r) => r.stop({ timeoutMs: STOP_TIMEOUT_MS })));
-        await server.stop({ timeoutMs: STOP_TIMEOUT_MS });
-      });
+      set.add(
+        server.address,
+        server.pid,
+        async () => {
+          // Restarts share the first one's folder (keepDir): stop them first, the first one removes it.
+          await Promise.all(restarted.map((r) => r.stop({ timeoutMs: STOP_TIMEOUT_MS })));
+          await server.stop({ timeoutMs: STOP_TIMEOUT_MS });
+        },
+        () => current.pid,
+      );
       set.handles.push({
         address: server.address,
         signal: (signal) => current.kill(signal),

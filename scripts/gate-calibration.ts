@@ -7,18 +7,21 @@ import { median, quantile } from '../bench/stats.js';
 import { flagTable, parseCliArgs, reportFailure, type OptionSpec } from '../bench/report/cli-args.js';
 import { ReportUsageError } from '../bench/report/errors.js';
 import type { RunResult } from '../bench/results.js';
+import { METRICS, type Metric } from '../bench/compare.js';
 
 // Proves the CI gate on this machine: how often does `npm run compare` fail (exit 1) when nothing
 // changed (false alarms), and how often when the server really got slower (detection)?
 //
-// The server's --inject-cpu-us testing aid makes the "builds": A and A′ both spin `inject` µs of
-// CPU per request (the same build twice), B spins enough more that every request takes
-// `slowdown` % longer on the bottleneck (the measured throughput change is reported). The script runs the real bench (`dist/bench/cli.js`) the way the
-// documented CI workflow does — short closed-loop runs, baseline and candidate alternating so
-// drift in the machine's speed hits both — and judges each block of runs with the real compare
-// CLI. Comparison k uses the k-th block of runs on each side, so the comparisons are independent.
+// The server's --inject-cpu-us testing aid makes the "builds": A and A′ both do `inject` µs of
+// extra CPU work per request (the same build twice), B does enough more that every request costs
+// the server `slowdown` % more CPU (the measured change of CPU per request and of throughput are
+// reported). The script runs the real bench (`dist/bench/cli.js`) the way the documented CI
+// workflow does — short closed-loop runs, baseline and candidate alternating so drift in the
+// machine's speed hits both — and judges each block of runs with the real compare CLI, once per
+// gate metric. Comparison k uses the k-th block of runs on each side, so the comparisons are
+// independent.
 //
-//   npm run build && node dist/scripts/gate-calibration.js            (≈ 10–15 min on 2 cores)
+//   npm run build && node dist/scripts/gate-calibration.js            (≈ 12–15 min on 2 cores)
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = join(ROOT, 'bench', 'cli.js');
@@ -29,9 +32,14 @@ export const CALIBRATION_OPTIONS = {
   runs_per_side: { type: 'number', default: 6, describe: 'bench runs per side in one comparison (trials of the Mann–Whitney test)' },
   trials_per_run: { type: 'number', default: 2, describe: 'bench --trials of each run; the first --skip_trials of them are warm-up' },
   skip_trials: { type: 'number', default: 1, describe: 'compare --skip_trials: warm-up trials of each run left out (a fresh server is slower while its JIT compiles)' },
-  inject_cpu_us: { type: 'number', default: 40, describe: 'CPU µs the server spins per request in builds A and A′ (--inject-cpu-us)' },
-  natural_cpu_us: { type: 'number', default: 25, describe: 'per-request time of everything else on the bottleneck, µs, so that B is `slowdown` % slower end to end (25: measured here, B at 46 µs gave −8.5 %)' },
-  slowdown: { type: 'number', default: 10, describe: 'how much slower every request of build B is, percent' },
+  inject_cpu_us: { type: 'number', default: 40, describe: 'CPU work per request of builds A and A′, µs (server --inject-cpu-us)' },
+  natural_cpu_us: {
+    type: 'number',
+    default: 20,
+    describe: "the server's own CPU per request besides the injection, µs (20: measured here, 60 µs per request at --inject-cpu-us 40); sizes B so its requests cost `slowdown` % more",
+  },
+  slowdown: { type: 'number', default: 10, describe: 'how much more CPU every request of build B costs the server, percent' },
+  gates: { type: 'string', default: 'throughput,server_cpu', describe: 'gates to prove, comma-separated (compare --gate of each): the same runs are judged once per gate' },
   step_duration: { type: 'number', default: 0.5, describe: 'seconds of the closed-loop measurement in each run' },
   workload: { type: 'string', default: 'put', describe: 'bench workload of each run (put needs no preload, so runs are short)' },
   max_regression: { type: 'string', default: '5%', describe: 'compare --max_regression' },
@@ -69,8 +77,11 @@ export function wilson(k: number, n: number): [number, number] {
 interface ComparisonRecord {
   kind: 'A/A' | 'A/B';
   block: number;
+  /** The compare --gate metric this verdict was reached on. */
+  gate: Metric;
   exitCode: number;
-  throughputChange: number | null;
+  /** Change of the gated metric's median, candidate vs baseline. */
+  change: number | null;
   pWorse: number | null;
 }
 
@@ -89,6 +100,12 @@ async function main(args: string[]): Promise<number> {
   const stepSec = Number(a['step_duration']);
   const trialsPerRun = Number(a['trials_per_run']);
   const skipTrials = Number(a['skip_trials']);
+  const gates = String(a['gates'])
+    .split(',')
+    .map((g) => g.trim())
+    .filter((g) => g !== '');
+  const unknown = gates.filter((g) => !(METRICS as readonly string[]).includes(g));
+  if (gates.length === 0 || unknown.length > 0) throw new ReportUsageError(`--gates: expected metrics among ${METRICS.join(', ')}, got ${String(a['gates'])}`);
   if (!Number.isInteger(skipTrials) || skipTrials < 0 || !Number.isInteger(trialsPerRun) || trialsPerRun <= skipTrials) {
     throw new ReportUsageError(`--trials_per_run (${trialsPerRun}) must be an integer above --skip_trials (${skipTrials})`);
   }
@@ -97,8 +114,8 @@ async function main(args: string[]): Promise<number> {
   for (const [flag, v] of [['comparisons', comparisons], ['runs_per_side', perSide]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ReportUsageError(`--${flag} must be a positive integer, got ${String(v)}`);
   }
-  // B's injection: (natural + injectB) = (natural + inject) × (1 + slowdown): every request takes
-  // `slowdown` more time on the bottleneck, so B's throughput is 1/(1 + slowdown) of A's.
+  // B's injection: (natural + injectB) = (natural + inject) × (1 + slowdown): every request costs
+  // the server `slowdown` more CPU; how much throughput that costs is measured and reported.
   const injectB = Math.round((natural + inject) * (1 + slowdown) - natural);
   const injectOf: Record<Role, number> = { A: inject, A2: inject, B: injectB };
   await rm(out, { recursive: true, force: true });
@@ -106,22 +123,24 @@ async function main(args: string[]): Promise<number> {
   const started = Date.now();
   const loadAtStart = loadavg()[0]!;
   const records: ComparisonRecord[] = [];
-  const throughput: Record<Role, number[]> = { A: [], A2: [], B: [] };
   const roles: Role[] = ['A', 'A2', 'B'];
   let runIndex = 0;
-  process.stderr.write(`gate calibration: A/A′ inject ${inject} µs, B inject ${injectB} µs (${a['slowdown']}% slower per request, taking ~${natural} µs of other per-request time into account); ${comparisons} × (A/A, A/B), ${perSide} runs a side\n`);
+  process.stderr.write(
+    `gate calibration: A/A′ inject ${inject} µs, B inject ${injectB} µs (${a['slowdown']}% more server CPU per request, counting ~${natural} µs of its own); ` +
+      `${comparisons} × (A/A, A/B), ${perSide} runs a side, gates ${gates.join(', ')}\n`,
+  );
 
   for (let block = 0; block < comparisons; block++) {
     if (Date.now() - started > budgetMs) {
       process.stderr.write(`budget of ${a['budget_min']} min reached after ${block} comparisons each\n`);
       break;
     }
+    const blockName = `block-${String(block).padStart(2, '0')}`;
     for (let r = 0; r < perSide; r++) {
       // Rotate the order (A A′ B, A′ B A, B A A′) so no build always runs first after a pause.
       const order = roles.map((_, i) => roles[(i + runIndex) % roles.length]!);
       runIndex++;
       for (const role of order) {
-        const dir = join(out, 'runs', role, `block-${String(block).padStart(2, '0')}`);
         const res = await run(
           [
             BENCH,
@@ -139,7 +158,7 @@ async function main(args: string[]): Promise<number> {
             '--no-charts',
             '--quiet',
             '--out',
-            dir,
+            join(out, 'runs', role, blockName),
             '--label',
             `${role}-${block}-${r}`,
           ],
@@ -148,62 +167,83 @@ async function main(args: string[]): Promise<number> {
         if (res.code !== 0) throw new Error(`bench run ${role} block ${block} failed with exit ${res.code} (rebuild with npm run build, or build a private copy: see README): ${res.stderr.slice(-2000)}`);
       }
     }
-    for (const [kind, base, cand] of [
-      ['A/A', 'A', 'A2'],
-      ['A/B', 'A', 'B'],
-    ] as const) {
-      const blockName = `block-${String(block).padStart(2, '0')}`;
-      const res = await run([COMPARE, join(out, 'runs', base, blockName), join(out, 'runs', cand, blockName), '--json', '--no-charts', '--skip_trials', String(skipTrials), '--max_regression', String(a['max_regression'])], 60_000);
-      if (res.code !== 0 && res.code !== 1) throw new Error(`compare ${kind} block ${block} failed with exit ${res.code}: ${res.stderr}`);
-      const c = JSON.parse(res.stdout) as { steps: { metrics: { metric: string; change: number; pWorse: number | null }[] }[] };
-      const tp = c.steps[0]?.metrics.find((m) => m.metric === 'throughput');
-      records.push({ kind, block, exitCode: res.code, throughputChange: tp?.change ?? null, pWorse: tp?.pWorse ?? null });
-      process.stderr.write(`  block ${block} ${kind}: exit ${res.code}, throughput ${tp ? (tp.change * 100).toFixed(1) : '?'}%, p=${tp?.pWorse?.toFixed(3) ?? '-'}\n`);
+    for (const gate of gates) {
+      for (const [kind, base, cand] of [
+        ['A/A', 'A', 'A2'],
+        ['A/B', 'A', 'B'],
+      ] as const) {
+        const res = await run(
+          [COMPARE, join(out, 'runs', base, blockName), join(out, 'runs', cand, blockName), '--json', '--no-charts', '--skip_trials', String(skipTrials), '--max_regression', String(a['max_regression']), '--gate', gate],
+          60_000,
+        );
+        if (res.code !== 0 && res.code !== 1) throw new Error(`compare ${kind} block ${block} failed with exit ${res.code}: ${res.stderr}`);
+        const c = JSON.parse(res.stdout) as { steps: { metrics: { metric: string; change: number; pWorse: number | null }[] }[] };
+        const m = c.steps[0]?.metrics.find((x) => x.metric === gate);
+        records.push({ kind, block, gate: gate as Metric, exitCode: res.code, change: m?.change ?? null, pWorse: m?.pWorse ?? null });
+        process.stderr.write(`  block ${block} ${kind} gate ${gate}: exit ${res.code}, change ${m ? (m.change * 100).toFixed(1) : '?'}%, p=${m?.pWorse?.toFixed(3) ?? '-'}\n`);
+      }
     }
   }
 
+  // Every measured trial after the warm-up, per build: the size of B's change and the noise.
+  const trials: Record<Role, { throughput: number[]; serverCpu: number[] }> = { A: { throughput: [], serverCpu: [] }, A2: { throughput: [], serverCpu: [] }, B: { throughput: [], serverCpu: [] } };
   for (const role of roles) {
     for (const path of await listResults(join(out, 'runs', role))) {
       const r = JSON.parse(await readFile(path, 'utf8')) as RunResult;
-      for (const s of r.steps) if (s.trial >= skipTrials) throughput[role].push(s.achievedOpsPerSec);
+      for (const s of r.steps) {
+        if (s.trial < skipTrials) continue;
+        trials[role].throughput.push(s.achievedOpsPerSec);
+        if (typeof s.serverCpuUsPerRequest === 'number') trials[role].serverCpu.push(s.serverCpuUsPerRequest);
+      }
     }
   }
   const elapsedMin = (Date.now() - started) / 60_000;
-  const aa = records.filter((r) => r.kind === 'A/A');
-  const ab = records.filter((r) => r.kind === 'A/B');
-  const falseAlarms = aa.filter((r) => r.exitCode === 1).length;
-  const detections = ab.filter((r) => r.exitCode === 1).length;
   const cv = (xs: number[]): number => {
+    if (xs.length < 2) return NaN;
     const m = xs.reduce((s, x) => s + x, 0) / xs.length;
-    return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, xs.length - 1)) / m;
+    return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1)) / m;
   };
-  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-  const [faLo, faHi] = wilson(falseAlarms, aa.length);
-  const [dLo, dHi] = wilson(detections, ab.length);
-  const effect = median(throughput.B) / median(throughput.A) - 1;
+  const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—');
+  const rows: string[] = [];
+  const verdicts: boolean[] = [];
+  for (const gate of gates) {
+    const aa = records.filter((r) => r.gate === gate && r.kind === 'A/A');
+    const ab = records.filter((r) => r.gate === gate && r.kind === 'A/B');
+    const falseAlarms = aa.filter((r) => r.exitCode === 1).length;
+    const detections = ab.filter((r) => r.exitCode === 1).length;
+    const [faLo, faHi] = wilson(falseAlarms, aa.length);
+    const [dLo, dHi] = wilson(detections, ab.length);
+    const met = aa.length > 0 && falseAlarms / aa.length <= 0.05 && detections / Math.max(1, ab.length) >= 0.95;
+    verdicts.push(met);
+    rows.push(
+      `| \`--gate ${gate}\` | ${falseAlarms} of ${aa.length}: **${pct(falseAlarms / Math.max(1, aa.length))}** (${pct(faLo)} – ${pct(faHi)}) | ` +
+        `${detections} of ${ab.length}: **${pct(detections / Math.max(1, ab.length))}** (${pct(dLo)} – ${pct(dHi)}) | ` +
+        `${pct(quantile(aa.map((r) => Math.abs(r.change ?? 0)), 0.9))} | ${met ? 'met' : 'NOT met'} |`,
+    );
+  }
+  const tpEffect = median(trials.B.throughput) / median(trials.A.throughput) - 1;
+  const cpuEffect = trials.A.serverCpu.length && trials.B.serverCpu.length ? median(trials.B.serverCpu) / median(trials.A.serverCpu) - 1 : NaN;
   const md = [
     `## CI gate calibration (${new Date().toISOString().slice(0, 16).replace('T', ' ')}, ${elapsedMin.toFixed(1)} min)`,
     '',
-    `| | comparisons | failed (exit 1) | rate | 95% interval (Wilson) |`,
-    `|---|---|---|---|---|`,
-    `| A/A (same build twice): false alarms | ${aa.length} | ${falseAlarms} | **${pct(falseAlarms / Math.max(1, aa.length))}** | ${pct(faLo)} – ${pct(faHi)} |`,
-    `| A/B (every request ${a['slowdown']}% slower): detections | ${ab.length} | ${detections} | **${pct(detections / Math.max(1, ab.length))}** | ${pct(dLo)} – ${pct(dHi)} |`,
+    '| gate | A/A (same build twice): false alarms, 95% interval | A/B (B slower): detections, 95% interval | A/A: p90 of \\|change\\| | targets ≤ 5% / ≥ 95% |',
+    '|---|---|---|---|---|',
+    ...rows,
     '',
-    `Targets: ≤ 5% false alarms, ≥ 95% detection → ${falseAlarms / Math.max(1, aa.length) <= 0.05 && detections / Math.max(1, ab.length) >= 0.95 ? 'met' : 'NOT met'}.`,
-    '',
-    `Measured slowdown of B: median throughput ${pct(effect)} (A ${Math.round(median(throughput.A))} ops/s, B ${Math.round(median(throughput.B))} ops/s).`,
-    `Noise of single runs: coefficient of variation of throughput A ${pct(cv(throughput.A))}, A′ ${pct(cv(throughput.A2))}, B ${pct(cv(throughput.B))}; ` +
-      `A/A changes of block medians: p90 of |change| ${pct(quantile(aa.map((r) => Math.abs(r.throughputChange ?? 0)), 0.9))}.`,
+    `Size of B's slowdown, medians of all measured trials: server CPU per request ${pct(cpuEffect)} (A ${median(trials.A.serverCpu).toFixed(1)} µs, B ${median(trials.B.serverCpu).toFixed(1)} µs), ` +
+      `throughput ${pct(tpEffect)} (A ${Math.round(median(trials.A.throughput))} ops/s, B ${Math.round(median(trials.B.throughput))} ops/s).`,
+    `Noise of single trials (coefficient of variation, A / A′ / B): throughput ${pct(cv(trials.A.throughput))} / ${pct(cv(trials.A2.throughput))} / ${pct(cv(trials.B.throughput))}; ` +
+      `server CPU per request ${pct(cv(trials.A.serverCpu))} / ${pct(cv(trials.A2.serverCpu))} / ${pct(cv(trials.B.serverCpu))}.`,
     '',
     `Setup: ${perSide} alternating bench runs a side per comparison (\`--preset ci --mode closed --workloads ${a['workload']} --trials ${trialsPerRun} --step_duration ${stepSec}\`, the first ${skipTrials} trial(s) of each run skipped as warm-up), ` +
-      `server \`--inject-cpu-us ${inject}\` (A, A′) vs \`${injectB}\` (B); gate = \`npm run compare -- <A runs> <B runs> --max_regression ${a['max_regression']}\` ` +
-      `(one-sided Mann–Whitney U, α = 0.05, ${perSide} vs ${perSide} trials, plus the threshold). Machine load average (1 min) at the start ${loadAtStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)}.`,
+      `server \`--inject-cpu-us ${inject}\` (A, A′) vs \`${injectB}\` (B); each gate = \`npm run compare -- <A runs> <B runs> --max_regression ${a['max_regression']} --gate <metric>\` ` +
+      `(one-sided Mann–Whitney U, α = 0.05, ${perSide} vs ${perSide} trials, plus the threshold) on the same runs. Machine load average (1 min) at the start ${loadAtStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)}.`,
     '',
-    `Rerun: \`npm run build && node dist/scripts/gate-calibration.js --comparisons ${comparisons} --runs_per_side ${perSide} --trials_per_run ${trialsPerRun} --skip_trials ${skipTrials}\``,
+    `Rerun: \`npm run build && node dist/scripts/gate-calibration.js --comparisons ${comparisons} --runs_per_side ${perSide} --trials_per_run ${trialsPerRun} --skip_trials ${skipTrials} --gates ${gates.join(',')}\``,
     '',
   ].join('\n');
   await writeFile(join(out, 'calibration.md'), md);
-  await writeFile(join(out, 'calibration.json'), `${JSON.stringify({ records, throughput, injectA: inject, injectB, elapsedMin }, null, 2)}\n`);
+  await writeFile(join(out, 'calibration.json'), `${JSON.stringify({ records, trials, injectA: inject, injectB, elapsedMin, gatesMet: Object.fromEntries(gates.map((g, i) => [g, verdicts[i]])) }, null, 2)}\n`);
   process.stdout.write(md);
   return 0;
 }

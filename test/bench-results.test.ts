@@ -82,7 +82,7 @@ test('workers\' reports merge into one step whose percentiles are those of all r
   const fast = Array.from({ length: 990 }, () => 100);
   const slow = Array.from({ length: 10 }, () => 50_000);
   const { step, histograms } = aggregateStep(
-    { index: 0, planned, servers: ['127.0.0.1:7001', '127.0.0.1:7002'], targetOpsPerSec: 500, cpuUs: 2004, thresholds: { latenessUs: 1000, eventLoopUtilization: 0.95 } },
+    { index: 0, planned, servers: ['127.0.0.1:7001', '127.0.0.1:7002'], targetOpsPerSec: 500, cpuUs: 2004, serverCpuUs: 5010, thresholds: { latenessUs: 1000, eventLoopUtilization: 0.95 } },
     [workerReport(0, fast, 2), workerReport(1, slow, 2)],
   );
   assert.equal(step.requests, 1002);
@@ -94,6 +94,7 @@ test('workers\' reports merge into one step whose percentiles are those of all r
   assert.ok(step.total.latency.p999Us >= 49_000);
   assert.equal(step.achievedOpsPerSec, 1000);
   assert.equal(step.client.cpuUsPerRequest, 2);
+  assert.equal(step.serverCpuUsPerRequest, 5, 'servers\' CPU per request sent');
   assert.equal(step.servers.length, 2);
   assert.equal(step.servers[0]!.requests + step.servers[1]!.requests, step.requests);
   assert.ok(Math.abs(step.servers[0]!.keyShare + step.servers[1]!.keyShare - 1) < 1e-9);

@@ -60,6 +60,10 @@ test('a full sweep at tiny sizes writes results.json that validates, .hgrm files
     assert.ok(existsSync(join(dir, `step-${String(s.index).padStart(3, '0')}-${s.workload}.service.hgrm`)));
   }
   assert.ok(result.intervals.length >= result.steps.length, 'every step has at least one interval point');
+  if (process.platform === 'linux') {
+    // The servers' own CPU per request, read from /proc: what `compare --gate server_cpu` judges.
+    for (const s of result.steps) assert.ok(typeof s.serverCpuUsPerRequest === 'number' && s.serverCpuUsPerRequest > 0, `step ${s.index}: server CPU ${s.serverCpuUsPerRequest}`);
+  }
   assert.equal(result.slo?.points.length, 6);
   assert.equal((result.config as { numServers: number }).numServers, 2);
   assert.match(r.stdout, /srv\s+workload\s+step/);
@@ -79,6 +83,7 @@ test('--servers measures servers that already run, and leaves them running', asy
   assert.equal(result.target, 'external');
   assert.deepEqual(result.steps.map((s) => s.workload), ['ycsb-b', 'ycsb-b']);
   assert.deepEqual(Object.keys(result.steps[0]!.operations).sort(), ['get', 'put']);
+  for (const s of result.steps) assert.equal(s.serverCpuUsPerRequest, null, 'no process of its own to read: servers it did not start');
   assert.equal(await sendCommand(server.address, ['PING'], 2000), 'PONG');
 });
 

@@ -105,6 +105,34 @@ test('only gated metrics fail: a latency-only regression fails with --gate p99 b
   assert.ok(gated.steps.filter((s) => s.phase === 'level').every((s) => s.verdict === 'regression'));
 });
 
+test('server_cpu: servers costing 10% more CPU per request fail with --gate server_cpu, are reported otherwise, and missing figures warn', () => {
+  const withCpu = (cpu: (number | null)[], seed: number) => {
+    const run = structuredClone(makeRunResult({ ...plan, trials: 5, noise: 0.01, seed }));
+    for (const s of run.steps) s.serverCpuUsPerRequest = s.phase === 'max' ? cpu[s.trial]! : null;
+    return run;
+  };
+  const base = withCpu([50, 50.5, 49.8, 50.2, 49.9], 1);
+  const cand = withCpu([55.1, 54.8, 55.6, 55, 54.9], 2);
+  const gated = compareRuns(base, cand, { gate: ['server_cpu'] });
+  assert.equal(gated.failed, true, comparisonText(gated));
+  const cpu = gated.steps.find((s) => s.phase === 'max')!.metrics.find((m) => m.metric === 'server_cpu')!;
+  assert.ok(Math.abs(cpu.change - 0.1) < 0.01, `change ${cpu.change}`);
+  assert.equal(cpu.verdict, 'regression');
+  assert.match(comparisonText(gated), /REGRESSION: server CPU\/request \+\d+\.\d%/);
+  assert.match(comparisonMarkdown(gated), /50\.0 µs → 55\.0 µs/);
+  assert.ok(!gated.steps.some((s) => s.phase === 'level' && s.metrics.some((m) => m.metric === 'server_cpu')), 'open-loop steps are not judged on CPU');
+
+  const byDefault = compareRuns(base, cand);
+  assert.equal(byDefault.failed, false, 'throughput is the default gate');
+  assert.equal(byDefault.steps.find((s) => s.phase === 'max')!.ungatedRegression, true);
+
+  const oneMissing = withCpu([55.1, 54.8, null, 55, 54.9], 2);
+  const c = compareRuns(base, oneMissing, { gate: ['server_cpu'] });
+  assert.equal(c.failed, false);
+  assert.ok(c.warnings.some((w) => /--gate server_cpu: 1 closed-loop step/.test(w)), c.warnings.join('\n'));
+  assert.deepEqual(validateRunResult(oneMissing), []);
+});
+
 test('steps are matched by workload, server count and level; a run with nothing in common is a mismatch error', () => {
   const a = makeRunResult({ ...plan, trials: 1, workloads: ['get'] });
   const b = makeRunResult({ ...plan, trials: 1, workloads: ['put'] });
