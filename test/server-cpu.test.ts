@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sendCommand } from '../bench/admin.js';
 import { cpuUsBetween, parseSchedstat, parseStatCpuNs, processCpuNs, sampleCpu } from '../bench/server-cpu.js';
+import { spawnServer } from '../server/spawn.js';
 
 test('schedstat and stat lines parse to nanoseconds, a process name with ") " included', () => {
   assert.equal(parseSchedstat('1234567 890 12\n'), 1234567);
@@ -36,4 +38,18 @@ test('this process\'s CPU time, read from /proc, grows by about the CPU it burns
   const readUs = (processCpuNs(process.pid)! - before) / 1000;
   assert.ok(readUs > burnedUs * 0.5 && readUs < burnedUs * 1.5 + 20_000, `read ${readUs} µs, getrusage ${burnedUs} µs`);
   assert.equal(processCpuNs(2 ** 22 + 12345), null, 'no such process');
+});
+
+test('--inject-cpu-us adds at least its CPU work to every command, seen from /proc', { skip: process.platform !== 'linux' && 'needs Linux /proc' }, async () => {
+  // A lower bound only: the work is sized on the fastest of several timed batches, so a busy
+  // machine makes it take longer, never shorter.
+  const server = await spawnServer({ args: ['--snapshot-interval', '0', '--log-level', 'warn', '--inject-cpu-us', '5000'] });
+  try {
+    const before = processCpuNs(server.pid)!;
+    for (let i = 0; i < 20; i++) assert.equal(await sendCommand(server.address, ['SET', `k${i}`, 'v'], 5000), 'OK');
+    const usedMs = (processCpuNs(server.pid)! - before) / 1e6;
+    assert.ok(usedMs >= 20 * 5 * 0.7, `20 commands × 5 ms of injected work, server used ${usedMs.toFixed(1)} ms of CPU`);
+  } finally {
+    await server.stop();
+  }
 });
