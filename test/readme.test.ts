@@ -2,6 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { flagTableMarkdown } from '../bench/config.js';
+import { compareFlagTable } from '../bench/compare-cli.js';
+import { mergeFlagTable } from '../bench/merge-cli.js';
+import { reportFlagTable } from '../bench/report/cli.js';
+import { calibrationFlagTable } from '../scripts/gate-calibration.js';
 import { serverHelpText } from '../server/config.js';
 
 // README is the user's manual: these checks keep it from drifting away from the code.
@@ -35,4 +40,25 @@ test("every server flag in --help is in README's flag table", async () => {
   assert.ok(flags.length > 10);
   const missing = flags.filter((f) => !readme.includes(`| \`${f}\``));
   assert.deepEqual(missing, []);
+});
+
+test('the flag tables of bench, report, compare, merge and gate-calibration in README are the ones the code generates', () => {
+  // Regenerate with the same functions when a flag changes; a stale table misleads users.
+  const tables: Record<string, string> = {
+    bench: flagTableMarkdown(),
+    report: reportFlagTable(),
+    compare: compareFlagTable(),
+    merge: mergeFlagTable(),
+    'gate-calibration': calibrationFlagTable(),
+  };
+  const stale = Object.entries(tables)
+    .filter(([, table]) => !readme.includes(table.trim()))
+    .map(([name]) => name);
+  assert.deepEqual(stale, [], `README has an outdated flag table for: ${stale.join(', ')}`);
+});
+
+test('README has no unfilled placeholder left from assembling it', () => {
+  // Parts were written with markers such as CALIBRATION or `EXAMPLE_COMMAND` on a line of their own.
+  const placeholders = readme.split('\n').filter((line) => /^`?[A-Z][A-Z_]{5,}`?:?$/.test(line.trim()));
+  assert.deepEqual(placeholders, []);
 });
