@@ -14,8 +14,8 @@ import { bootstrapMedianRatio, detectableShift, mannWhitneyU, median, seededRand
 //      trials are worse than the baseline's at level α (--alpha).
 // With fewer trials nothing is tested: a change beyond the threshold is "unconfirmed" and does not
 // fail (one run a side cannot tell a regression from a noisy moment) unless --fail_untested asks
-// for the threshold-only judgement of a single run. Only the gated metrics (--gate, default throughput) can fail the comparison; the others are
-// reported with the same verdicts.
+// for the threshold-only judgement of a single run. Only the gated metrics (--gate, default
+// throughput and server_cpu) can fail the comparison; the others are reported with the same verdicts.
 //
 // server_cpu is the servers' CPU time per request (bench/server-cpu.ts), known when the bench
 // started the servers itself; a step is compared on it only when every trial on both sides has it.
@@ -52,7 +52,7 @@ export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
   alpha: 0.05,
   minTrials: 3,
   failUntested: false,
-  gate: ['throughput'],
+  gate: ['throughput', 'server_cpu'],
   noiseFloor: null,
   bootstrapIterations: 2000,
   seed: 1,
@@ -296,9 +296,14 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
     );
   }
   if (options.gate.includes('server_cpu')) {
-    const without = steps.filter((s) => s.phase === 'max' && !s.metrics.some((m) => m.metric === 'server_cpu')).length;
-    if (without > 0) {
-      warnings.push(`--gate server_cpu: ${without} closed-loop step(s) have no server CPU figures on some trial (the bench did not start the servers, or not on Linux), so they are not judged on it`);
+    const maxSteps = steps.filter((s) => s.phase === 'max');
+    const without = maxSteps.filter((s) => !s.metrics.some((m) => m.metric === 'server_cpu')).length;
+    const others = options.gate.filter((m) => m !== 'server_cpu');
+    const fallback = others.length > 0 ? `judged on ${others.join(', ')} only` : 'nothing else is gated';
+    if (without > 0 && without === maxSteps.length) {
+      warnings.push(`server_cpu is gated but these results carry no server CPU figures (the bench did not start the servers, or not on Linux): ${fallback}`);
+    } else if (without > 0) {
+      warnings.push(`server_cpu: ${without} closed-loop step(s) lack server CPU figures on some trial (a server restarted by --chaos, or results of another kind): ${fallback}`);
     }
   }
   const cb = steps.filter((s) => s.clientBound && s.metrics.some((m) => m.gated));

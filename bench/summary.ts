@@ -16,6 +16,12 @@ export function fmtUs(us: number): string {
   return `${(us / 1_000_000).toFixed(2)}s`;
 }
 
+/** Server CPU per request: one decimal below 10 µs, '-' when unknown. */
+function fmtCpu(us: number | null | undefined): string {
+  if (typeof us !== 'number') return '-';
+  return us < 10 ? `${us.toFixed(1)}µs` : fmtUs(us);
+}
+
 function phaseLabel(s: StepResult): string {
   if (s.phase === 'max') return 'max';
   return `${Math.round((s.loadFraction ?? 0) * 100)}%`;
@@ -43,6 +49,7 @@ export function formatSummary(result: RunResult, runDir: string | null): string 
     phaseLabel(s) + (trials > 1 ? `#${s.trial + 1}` : ''),
     fmtOps(s.targetOpsPerSec),
     fmtOps(s.achievedOpsPerSec),
+    fmtCpu(s.serverCpuUsPerRequest),
     fmtUs(s.total.latency.p50Us),
     fmtUs(s.total.latency.p99Us),
     fmtUs(s.total.latency.p999Us),
@@ -51,9 +58,10 @@ export function formatSummary(result: RunResult, runDir: string | null): string 
     totalErrors(s.errors) === 0 ? '0' : `${totalErrors(s.errors)} (${(s.errorRate * 100).toFixed(2)}%)`,
     s.client.clientBound ? 'client_bound' : '',
   ]);
-  out.push(table(['srv', 'workload', 'step', 'target/s', 'ops/s', 'p50', 'p99', 'p99.9', 'max', 'svc p99', 'errors', 'note'], rows));
+  out.push(table(['srv', 'workload', 'step', 'target/s', 'ops/s', 'cpu/req', 'p50', 'p99', 'p99.9', 'max', 'svc p99', 'errors', 'note'], rows));
   out.push('');
   out.push('Latency counts from each request\'s intended send time (coordinated omission corrected); "svc p99" from its actual send.');
+  if (result.steps.some((s) => typeof s.serverCpuUsPerRequest === 'number')) out.push('"cpu/req": CPU time the servers spent per request (all their threads, from /proc).');
 
   const bound = result.steps.filter((s) => s.client.clientBound);
   if (bound.length > 0) {

@@ -115,10 +115,12 @@ test('client_bound: late sends, a saturated worker or missing requests mark a st
 });
 
 test('the summary is a table of every step with its verdicts', () => {
-  const r = run([syntheticStep({ index: 0, phase: 'max', latencyUs: 100, achieved: 1000 }), syntheticStep({ index: 1, loadFraction: 0.5, latencyUs: 1500, achieved: 500, clientBound: true })]);
+  const max = { ...syntheticStep({ index: 0, phase: 'max', latencyUs: 100, achieved: 1000 }), serverCpuUsPerRequest: 7.25 };
+  const r = run([max, syntheticStep({ index: 1, loadFraction: 0.5, latencyUs: 1500, achieved: 500, clientBound: true })]);
   const text = formatSummary(r, '/tmp/run');
-  assert.match(text, /srv\s+workload\s+step\s+target\/s\s+ops\/s\s+p50\s+p99/);
-  assert.match(text, /1\s+get\s+max\s+-\s+1000\s+100µs/);
+  assert.match(text, /srv\s+workload\s+step\s+target\/s\s+ops\/s\s+cpu\/req\s+p50\s+p99/);
+  assert.match(text, /1\s+get\s+max\s+-\s+1000\s+7\.3µs\s+100µs/);
+  assert.match(text, /"cpu\/req": CPU time the servers spent per request/);
   assert.match(text, /50%.*1\.50ms.*client_bound/);
   assert.match(text, /client_bound: 1 step\(s\)/);
   assert.match(text, /Results: \/tmp\/run\/results\.json/);

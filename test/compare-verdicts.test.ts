@@ -105,7 +105,7 @@ test('only gated metrics fail: a latency-only regression fails with --gate p99 b
   assert.ok(gated.steps.filter((s) => s.phase === 'level').every((s) => s.verdict === 'regression'));
 });
 
-test('server_cpu: servers costing 10% more CPU per request fail with --gate server_cpu, are reported otherwise, and missing figures warn', () => {
+test('server_cpu: servers costing 10% more CPU per request fail the default gate and --gate server_cpu, are reported otherwise, and missing figures warn', () => {
   const withCpu = (cpu: (number | null)[], seed: number) => {
     const run = structuredClone(makeRunResult({ ...plan, trials: 5, noise: 0.01, seed }));
     for (const s of run.steps) s.serverCpuUsPerRequest = s.phase === 'max' ? cpu[s.trial]! : null;
@@ -122,15 +122,25 @@ test('server_cpu: servers costing 10% more CPU per request fail with --gate serv
   assert.match(comparisonMarkdown(gated), /50\.0 µs → 55\.0 µs/);
   assert.ok(!gated.steps.some((s) => s.phase === 'level' && s.metrics.some((m) => m.metric === 'server_cpu')), 'open-loop steps are not judged on CPU');
 
-  const byDefault = compareRuns(base, cand);
-  assert.equal(byDefault.failed, false, 'throughput is the default gate');
-  assert.equal(byDefault.steps.find((s) => s.phase === 'max')!.ungatedRegression, true);
+  assert.equal(compareRuns(base, cand).failed, true, 'server_cpu is gated by default, with throughput');
+  const throughputOnly = compareRuns(base, cand, { gate: ['throughput'] });
+  assert.equal(throughputOnly.failed, false);
+  assert.equal(throughputOnly.steps.find((s) => s.phase === 'max')!.ungatedRegression, true, 'reported when not gated');
 
   const oneMissing = withCpu([55.1, 54.8, null, 55, 54.9], 2);
   const c = compareRuns(base, oneMissing, { gate: ['server_cpu'] });
-  assert.equal(c.failed, false);
-  assert.ok(c.warnings.some((w) => /--gate server_cpu: 1 closed-loop step/.test(w)), c.warnings.join('\n'));
+  assert.equal(c.failed, false, 'a step with a trial lacking the figure is not judged on it');
+  assert.ok(c.warnings.some((w) => /carry no server CPU figures .*: nothing else is gated/.test(w)), c.warnings.join('\n'));
   assert.deepEqual(validateRunResult(oneMissing), []);
+  const none = compareRuns(withCpu([null, null, null, null, null], 1), withCpu([null, null, null, null, null], 2));
+  assert.ok(none.warnings.some((w) => /carry no server CPU figures .*: judged on throughput only/.test(w)), none.warnings.join('\n'));
+  const twoCounts = (seed: number) => {
+    const run = structuredClone(makeRunResult({ ...plan, serverCounts: [1, 2], trials: 5, noise: 0.01, seed }));
+    for (const s of run.steps) s.serverCpuUsPerRequest = s.phase === 'max' && s.serverCount === 1 ? 50 : null;
+    return run;
+  };
+  const partial = compareRuns(twoCounts(1), twoCounts(2));
+  assert.ok(partial.warnings.some((w) => /server_cpu: 1 closed-loop step\(s\) lack .*: judged on throughput only/.test(w)), partial.warnings.join('\n'));
 });
 
 test('steps are matched by workload, server count and level; a run with nothing in common is a mismatch error', () => {
