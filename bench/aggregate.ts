@@ -36,6 +36,8 @@ export interface StepContext {
   cpuUs: number;
   /** CPU time of the step's servers (all their threads, from /proc), µs; null when unknown. */
   serverCpuUs: number | null;
+  /** Share of the machine's CPU time the hypervisor gave to others during the step (0..1), null when unknown. */
+  stealFraction: number | null;
   thresholds: ClientBoundThresholds;
 }
 
@@ -135,6 +137,7 @@ export function aggregateStep(ctx: StepContext, reports: readonly WorkerStepRepo
     servers,
     maxQueued: reports.reduce((sum, r) => sum + r.maxBacklog, 0),
     serverCpuUsPerRequest: ctx.serverCpuUs === null || requests === 0 ? null : Math.round((ctx.serverCpuUs / requests) * 1000) / 1000,
+    stealFraction: ctx.stealFraction === null ? null : Math.round(ctx.stealFraction * 10_000) / 10_000,
     client,
   };
   return { step, histograms };

@@ -15,6 +15,11 @@ import type { RunResult } from './results.js';
 
 export const COMPARE_OPTIONS = {
   max_regression: { type: 'string', default: '5%', describe: 'smallest worsening that fails, in percent ("5%" or "5"); raised to the noise floor when --noise is given' },
+  max_steal: {
+    type: 'string',
+    default: '5%',
+    describe: 'leave out trials during which the hypervisor took more than this share of the machine\'s CPU (/proc/stat steal: another tenant); "100%" keeps every trial',
+  },
   alpha: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.alpha, describe: 'significance level of the one-sided Mann–Whitney U test (with ≥ --min_trials trials a side)' },
   min_trials: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.minTrials, describe: 'trials a side needed for the significance test; with fewer, a change beyond the threshold is reported as unconfirmed and does not fail' },
   fail_untested: { type: 'boolean', default: false, describe: 'with fewer than --min_trials trials, fail on a median change beyond the threshold alone (like a fixed-threshold check: noise can fail it)' },
@@ -77,11 +82,16 @@ export function parseCompareArgs(args: string[]): CompareInvocation | { help: st
     candidate: positional[1]!,
     noise,
     skipTrials,
-    options: { maxRegression: parsePercent('max_regression', a['max_regression']), alpha, minTrials, failUntested: a['fail_untested'] === true, gate: gate as Metric[], seed },
+    options: { maxRegression: parsePercent('max_regression', a['max_regression']), maxSteal: parseMaxSteal(a['max_steal']), alpha, minTrials, failUntested: a['fail_untested'] === true, gate: gate as Metric[], seed },
     markdown: typeof a['markdown'] === 'string' ? a['markdown'] : null,
     chartDir: a['charts'] === false ? null : String(a['chart_dir']),
     json: a['json'] === true,
   };
+}
+
+/** --max_steal: a percentage below 100, or 100% to keep every trial (null). */
+function parseMaxSteal(value: unknown): number | null {
+  return /^100(\.0*)?\s*%?$/.test(String(value).trim()) ? null : parsePercent('max_steal', value);
 }
 
 /** Writes `<op>-overlay.png` per operation both runs measured; returns the paths. */
@@ -120,7 +130,7 @@ export async function runCompare(args: string[]): Promise<number> {
   const options: Partial<CompareOptions> = { ...inv.options };
   if (inv.noise) {
     const [a, b] = await Promise.all(inv.noise.map((p) => readSide(p, inv.skipTrials)));
-    options.noiseFloor = noiseFloorFrom(a!.result, b!.result, `${inv.noise[0]} vs ${inv.noise[1]}`);
+    options.noiseFloor = noiseFloorFrom(a!.result, b!.result, `${inv.noise[0]} vs ${inv.noise[1]}`, options.maxSteal);
   }
   const comparison = compareRuns(baseline.result, candidate.result, options);
   const charts = inv.chartDir ? await writeOverlays(baseline.result, candidate.result, comparison, inv.chartDir) : [];

@@ -33,6 +33,11 @@ export interface NoiseFloor {
 export interface CompareOptions {
   /** Smallest relative change that counts (0.05 = 5 %). */
   maxRegression: number;
+  /**
+   * Trials during which the hypervisor stole more than this share of the machine's CPU are left
+   * out (bench/steal.ts): they measured a neighbour. null keeps every trial.
+   */
+  maxSteal: number | null;
   /** Significance level of the one-sided test. */
   alpha: number;
   /** Trials a side needed for the significance test. */
@@ -49,6 +54,7 @@ export interface CompareOptions {
 
 export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
   maxRegression: 0.05,
+  maxSteal: 0.05,
   alpha: 0.05,
   minTrials: 3,
   failUntested: false,
@@ -134,6 +140,8 @@ export interface Comparison {
   /** Thresholds actually used, per metric. */
   thresholds: Record<Metric, number>;
   warnings: string[];
+  /** Trials left out of each side for steal above --max_steal. */
+  disturbedTrials: { baseline: number; candidate: number };
   failed: boolean;
 }
 
@@ -228,8 +236,10 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
   const options: CompareOptions = { ...DEFAULT_COMPARE_OPTIONS, ...partial };
   const thresholds = thresholdsFor(options);
   const random = seededRandom(options.seed);
-  const baseGroups = groupSteps(baseline.steps);
-  const candGroups = new Map(groupSteps(candidate.steps).map((g) => [g.key, g]));
+  const disturbed = (s: StepResult): boolean => options.maxSteal !== null && typeof s.stealFraction === 'number' && s.stealFraction > options.maxSteal;
+  const leftOut = { baseline: baseline.steps.filter(disturbed).length, candidate: candidate.steps.filter(disturbed).length };
+  const baseGroups = groupSteps(baseline.steps.filter((s) => !disturbed(s)));
+  const candGroups = new Map(groupSteps(candidate.steps.filter((s) => !disturbed(s))).map((g) => [g.key, g]));
   const baseKeys = new Set(baseGroups.map((g) => g.key));
   const warnings: string[] = [];
   const steps: StepComparison[] = [];
@@ -263,7 +273,14 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
   if (steps.length === 0) {
     throw new CompareMismatchError(
       `the runs have no step in common (baseline: ${describeKeys(baseGroups)}; candidate: ${describeKeys([...candGroups.values()])}); ` +
-        'run both with the same --workloads, --server_counts, --mode and --load_levels',
+        (leftOut.baseline + leftOut.candidate > 0
+          ? `${leftOut.baseline} baseline and ${leftOut.candidate} candidate trial(s) were left out because the hypervisor took more than ${(options.maxSteal! * 100).toFixed(0)}% of the CPU during them: rerun on a quieter machine, or raise --max_steal`
+          : 'run both with the same --workloads, --server_counts, --mode and --load_levels'),
+    );
+  }
+  if (leftOut.baseline + leftOut.candidate > 0) {
+    warnings.push(
+      `${leftOut.baseline} baseline and ${leftOut.candidate} candidate trial(s) left out: the hypervisor took more than ${(options.maxSteal! * 100).toFixed(0)}% of the machine's CPU during them (steal; --max_steal)`,
     );
   }
   if (onlyInBaseline.length > 0 || onlyInCandidate.length > 0) {
@@ -321,6 +338,7 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
     improvements,
     thresholds,
     warnings,
+    disturbedTrials: leftOut,
     failed: regressions > 0,
   };
 }
@@ -336,8 +354,8 @@ function describeKeys(groups: StepGroup[]): string {
  * |relative change| of a step's median between them. Changes smaller than this are what the
  * machine does on its own; using it as the threshold keeps noise from failing comparisons.
  */
-export function noiseFloorFrom(a: RunResult, b: RunResult, source: string): NoiseFloor {
-  const comparison = compareRuns(a, b, { minTrials: Number.MAX_SAFE_INTEGER, maxRegression: 0, gate: [] });
+export function noiseFloorFrom(a: RunResult, b: RunResult, source: string, maxSteal: number | null = DEFAULT_COMPARE_OPTIONS.maxSteal): NoiseFloor {
+  const comparison = compareRuns(a, b, { minTrials: Number.MAX_SAFE_INTEGER, maxRegression: 0, gate: [], maxSteal });
   const byMetric: Partial<Record<Metric, number>> = {};
   for (const s of comparison.steps) {
     for (const m of s.metrics) {

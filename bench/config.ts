@@ -55,6 +55,12 @@ export const OPTION_SPECS = {
   max_error_rate: { type: 'number', default: 1, group: VERDICTS, describe: 'percent of failed requests above which the run exits with code 3' },
   client_bound_lateness_us: { type: 'number', default: 1000, group: VERDICTS, describe: 'a step is client_bound when the p99 of how late the generator issued requests exceeds this (µs)' },
   chaos: { type: 'string', group: VERDICTS, describe: 'faults during the run, "kill:2@10s,restart:2@20s": kill (kill -9), stop (SIGSTOP, a hung server), cont (SIGCONT), restart (same port and data folder) of server N (1-based, start order) at a time since the first measured step starts (s or ms); needs started kvring servers and one server count (default: all)' },
+  steal_retries: {
+    type: 'number',
+    default: 0,
+    group: VERDICTS,
+    describe: 'measure a step again, up to N times, when the hypervisor gave more than 5% of the machine\'s CPU to other tenants during it (steal in /proc/stat; every attempt stays in results.json, compare leaves the disturbed ones out)',
+  },
   client_bound_elu: { type: 'number', default: 0.95, group: VERDICTS, describe: 'a step is client_bound when a worker\'s event loop was busier than this fraction (0..1)' },
 
   label: { type: 'string', default: '', group: OUTPUT, describe: 'name of the run (folder reports/<timestamp>-<label>); default: the target' },
@@ -62,7 +68,7 @@ export const OPTION_SPECS = {
   charts: { type: 'boolean', default: true, group: OUTPUT, describe: 'render charts and index.html into the run folder (--no-charts to skip)' },
   quiet: { type: 'boolean', default: false, group: OUTPUT, describe: 'no progress bars, no summary table' },
   json: { type: 'boolean', default: false, group: OUTPUT, describe: 'print results.json to stdout instead of the summary (progress still on stderr unless --quiet)' },
-  preset: { type: 'string', choices: ['ci'], group: OUTPUT, describe: 'a named set of defaults; flags given explicitly still win. ci: 1 server, put+get, 4 levels, 3 trials, 0.5 s steps (< 1 min)' },
+  preset: { type: 'string', choices: ['ci'], group: OUTPUT, describe: 'a named set of defaults; flags given explicitly still win. ci: 1 server, put+get, 4 levels, 3 trials, 0.5 s steps, 3 steal retries (< 1 min)' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTION_SPECS;
@@ -76,6 +82,7 @@ export const PRESETS: Record<string, Partial<Record<OptionName, string | number 
     load_levels: '25,50,75,90',
     trials: 3,
     step_duration: 0.5,
+    steal_retries: 3,
     key_space: 10_000,
     num_threads: 1,
     connections: 4,
@@ -120,6 +127,8 @@ export interface BenchConfig {
   maxErrorRate: number;
   clientBoundLatenessUs: number;
   clientBoundElu: number;
+  /** Re-measure a step disturbed by steal up to this many times. */
+  stealRetries: number;
   label: string;
   outDir: string;
   charts: boolean;
@@ -286,6 +295,7 @@ export function toConfig(a: Argv): BenchConfig {
     maxErrorRate: maxErrorPercent / 100,
     clientBoundLatenessUs: positive('client_bound_lateness_us', a.client_bound_lateness_us),
     clientBoundElu: elu,
+    stealRetries: intIn('steal_retries', a.steal_retries, 0, 20),
     label,
     outDir: str('out') === '' ? 'reports' : str('out'),
     charts: a.charts !== false,

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { Histogram } from 'hdr-histogram-js';
 import { Ring } from '../client/ring.js';
 import { aggregateStep, type StepHistograms } from './aggregate.js';
+import { DEFAULT_COMPARE_OPTIONS } from './compare.js';
 import type { NodeTransition } from './chaos.js';
 import type { BenchConfig } from './config.js';
 import { WorkerFailedError } from './errors.js';
@@ -15,6 +16,7 @@ import type { PlannedStep } from './plan.js';
 import type { IntervalPoint, RunResult, StepResult } from './results.js';
 import { requestsFor } from './schedule.js';
 import { cpuUsBetween, sampleCpu } from './server-cpu.js';
+import { readCpuTicks, stealFraction, type CpuTicks } from './steal.js';
 import { isDeleteOnly, needsKeySpacePreload } from './workload.js';
 
 export interface CoordinatorHooks {
@@ -36,6 +38,9 @@ export interface PlanOutcome {
   /** A failure that ended the run early (a worker crashed, a preload failed); the steps before it are kept. */
   failure: Error | null;
 }
+
+/** Steal share above which --steal_retries measures a step again: compare's default --max_steal. */
+const STEAL_RETRY_FRACTION = DEFAULT_COMPARE_OPTIONS.maxSteal ?? 0.05;
 
 /** Closed-loop DELETE steps preload this many keys per second of step when no probe is known yet. */
 const FALLBACK_DELETE_RATE = 300_000;
@@ -301,13 +306,15 @@ export class Coordinator {
   /**
    * Runs `plan` against `servers` (in sweep order: a step with n servers uses the first n).
    * Aborting `signal` stops after the current step, whose requests in flight still complete.
-   * `pidsOf` names the process behind each address, for the servers' CPU per request (null: unknown).
+   * `pidsOf` names the process behind each address, for the servers' CPU per request (null: unknown);
+   * `readTicks` reads the machine's CPU and steal ticks (tests give it a hypervisor of their own).
    */
   async runPlan(
     plan: readonly PlannedStep[],
     servers: readonly string[],
     signal: AbortSignal,
     pidsOf: (addresses: readonly string[]) => (number | null)[] = (a) => a.map(() => null),
+    readTicks: () => CpuTicks | null = readCpuTicks,
   ): Promise<PlanOutcome> {
     const config = this.config;
     const steps: StepResult[] = [];
@@ -353,55 +360,68 @@ export class Coordinator {
             deleteKeys = Math.ceil((rate * config.stepDurationSec) / this.workers.length);
           }
         }
-        const resultIndex = steps.length;
-        this.currentResultIndex = resultIndex;
-        this.currentStepStartSec = this.elapsedSec();
-        this.workerElapsedMs.fill(0);
-        this.lastIntervalEndMs = 0;
-        this.lastPoint = null;
-        if (!this.firstStepStarted) {
-          this.firstStepStarted = true;
-          this.hooks.onFirstStep?.();
+        // --steal_retries: a step taken while another tenant had the machine is measured again.
+        for (let attempt = 0; ; attempt++) {
+          const resultIndex = steps.length;
+          this.currentResultIndex = resultIndex;
+          this.currentStepStartSec = this.elapsedSec();
+          this.workerElapsedMs.fill(0);
+          this.lastIntervalEndMs = 0;
+          this.lastPoint = null;
+          if (!this.firstStepStarted) {
+            this.firstStepStarted = true;
+            this.hooks.onFirstStep?.();
+          }
+          this.hooks.onStepStart?.(planned, target, plan.length);
+          const cpuBefore = process.cpuUsage();
+          const serverCpuBefore = sampleCpu(pidsOf(stepServers));
+          const ticksBefore = readTicks();
+          const reports = await this.runOne({
+            stepIndex: planned.index,
+            servers: stepServers,
+            mode: planned.mode,
+            ratePerSec: perWorkerRate,
+            durationMs,
+            numRequests: config.numRequests,
+            mix: planned.workload.mix,
+            keyDist: planned.workload.keyDist ?? config.keyDist,
+            deleteOnly: isDeleteOnly(planned.workload),
+            deleteKeys,
+          });
+          const cpu = process.cpuUsage(cpuBefore);
+          const serverCpuUs = cpuUsBetween(serverCpuBefore, sampleCpu(pidsOf(stepServers)));
+          const steal = stealFraction(ticksBefore, readTicks());
+          this.flushIntervals();
+          const { step, histograms: h } = aggregateStep(
+            {
+              index: resultIndex,
+              planned,
+              servers: new Ring(stepServers).nodes,
+              targetOpsPerSec: target,
+              cpuUs: cpu.user + cpu.system,
+              serverCpuUs,
+              stealFraction: steal,
+              thresholds: { latenessUs: config.clientBoundLatenessUs, eventLoopUtilization: config.clientBoundElu },
+            },
+            reports,
+          );
+          steps.push(step);
+          histograms.push(h);
+          this.hooks.onStepDone?.(step);
+          const disturbed = step.stealFraction != null && step.stealFraction > STEAL_RETRY_FRACTION;
+          if (disturbed && attempt < config.stealRetries && !signal.aborted) {
+            // Kept in the results (compare leaves it out); the step is measured again.
+            events.push({ tSec: this.elapsedSec(), kind: 'steal-retry', detail: `step ${planned.index} (${planned.workload.name}): ${(step.stealFraction! * 100).toFixed(0)}% of the CPU stolen by the hypervisor, measuring it again` });
+            continue;
+          }
+          if (planned.phase === 'max') {
+            const list = probes.get(groupKey) ?? [];
+            list.push(step.achievedOpsPerSec);
+            probes.set(groupKey, list);
+          }
+          bestRateByCount.set(planned.serverCount, Math.max(bestRateByCount.get(planned.serverCount) ?? 0, step.achievedOpsPerSec));
+          break;
         }
-        this.hooks.onStepStart?.(planned, target, plan.length);
-        const cpuBefore = process.cpuUsage();
-        const serverCpuBefore = sampleCpu(pidsOf(stepServers));
-        const reports = await this.runOne({
-          stepIndex: planned.index,
-          servers: stepServers,
-          mode: planned.mode,
-          ratePerSec: perWorkerRate,
-          durationMs,
-          numRequests: config.numRequests,
-          mix: planned.workload.mix,
-          keyDist: planned.workload.keyDist ?? config.keyDist,
-          deleteOnly: isDeleteOnly(planned.workload),
-          deleteKeys,
-        });
-        const cpu = process.cpuUsage(cpuBefore);
-        const serverCpuUs = cpuUsBetween(serverCpuBefore, sampleCpu(pidsOf(stepServers)));
-        this.flushIntervals();
-        const { step, histograms: h } = aggregateStep(
-          {
-            index: resultIndex,
-            planned,
-            servers: new Ring(stepServers).nodes,
-            targetOpsPerSec: target,
-            cpuUs: cpu.user + cpu.system,
-            serverCpuUs,
-            thresholds: { latenessUs: config.clientBoundLatenessUs, eventLoopUtilization: config.clientBoundElu },
-          },
-          reports,
-        );
-        steps.push(step);
-        histograms.push(h);
-        if (planned.phase === 'max') {
-          const list = probes.get(groupKey) ?? [];
-          list.push(step.achievedOpsPerSec);
-          probes.set(groupKey, list);
-        }
-        bestRateByCount.set(planned.serverCount, Math.max(bestRateByCount.get(planned.serverCount) ?? 0, step.achievedOpsPerSec));
-        this.hooks.onStepDone?.(step);
       }
     } catch (err) {
       // Keep what was measured: the caller writes it and then reports the failure.

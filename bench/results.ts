@@ -150,6 +150,13 @@ export interface StepResult {
    * Linux, or when a server was restarted during the step; absent in older results.
    */
   serverCpuUsPerRequest?: number | null;
+  /**
+   * Share of the machine's CPU time (all CPUs) that the hypervisor gave to other tenants during the
+   * step, 0..1, from /proc/stat "steal". A trial with much of it measured the neighbours as much
+   * as the servers: compare leaves trials above --max_steal out. null when unknown (not Linux);
+   * absent in older results.
+   */
+  stealFraction?: number | null;
   client: ClientBoundVerdict;
 }
 
@@ -310,6 +317,7 @@ function checkStep(p: Problems, path: string, step: unknown): void {
   checkErrors(p, `${path}.errors`, step.errors);
   if (step.maxQueued !== undefined) checkNumber(p, `${path}.maxQueued`, step.maxQueued, { min: 0, integer: true });
   if (step.serverCpuUsPerRequest !== undefined) checkNumber(p, `${path}.serverCpuUsPerRequest`, step.serverCpuUsPerRequest, { min: 0, nullable: true });
+  if (step.stealFraction !== undefined) checkNumber(p, `${path}.stealFraction`, step.stealFraction, { min: 0, nullable: true });
   checkOperation(p, `${path}.total`, step.total);
   if (!isRecord(step.operations)) {
     p.push(`${path}.operations: expected an object keyed by operation`);

@@ -87,6 +87,8 @@ interface ComparisonRecord {
   /** Change of the gated metric's median, candidate vs baseline. */
   change: number | null;
   pWorse: number | null;
+  /** Trials compare left out of this comparison for steal (both sides). */
+  disturbed: number;
 }
 
 async function main(args: string[]): Promise<number> {
@@ -180,24 +182,34 @@ async function main(args: string[]): Promise<number> {
           60_000,
         );
         if (res.code !== 0 && res.code !== 1) throw new Error(`compare ${kind} block ${block} failed with exit ${res.code}: ${res.stderr}`);
-        const c = JSON.parse(res.stdout) as { steps: { metrics: { metric: string; change: number; pWorse: number | null }[] }[] };
+        const c = JSON.parse(res.stdout) as { steps: { metrics: { metric: string; change: number; pWorse: number | null }[] }[]; disturbedTrials: { baseline: number; candidate: number } };
         // The change and p-value of the gate's first metric (the only one for a single-metric gate).
         const m = c.steps[0]?.metrics.find((x) => x.metric === gate.split(',')[0]);
-        records.push({ kind, block, gate, exitCode: res.code, change: m?.change ?? null, pWorse: m?.pWorse ?? null });
-        process.stderr.write(`  block ${block} ${kind} gate ${gate}: exit ${res.code}, change ${m ? (m.change * 100).toFixed(1) : '?'}%, p=${m?.pWorse?.toFixed(3) ?? '-'}\n`);
+        const disturbed = c.disturbedTrials.baseline + c.disturbedTrials.candidate;
+        records.push({ kind, block, gate, exitCode: res.code, change: m?.change ?? null, pWorse: m?.pWorse ?? null, disturbed });
+        process.stderr.write(`  block ${block} ${kind} gate ${gate}: exit ${res.code}, change ${m ? (m.change * 100).toFixed(1) : '?'}%, p=${m?.pWorse?.toFixed(3) ?? '-'}, ${disturbed} trial(s) left out for steal\n`);
       }
     }
   }
 
   // Every measured trial after the warm-up, per build: the size of B's change and the noise.
-  const trials: Record<Role, { throughput: number[]; serverCpu: number[] }> = { A: { throughput: [], serverCpu: [] }, A2: { throughput: [], serverCpu: [] }, B: { throughput: [], serverCpu: [] } };
+  // "kept": the trials compare judged (steal at most --max_steal 5%, compare's default).
+  type Trials = { throughput: number[]; serverCpu: number[]; keptThroughput: number[]; keptServerCpu: number[]; steal: number[] };
+  const empty = (): Trials => ({ throughput: [], serverCpu: [], keptThroughput: [], keptServerCpu: [], steal: [] });
+  const trials: Record<Role, Trials> = { A: empty(), A2: empty(), B: empty() };
   for (const role of roles) {
     for (const path of await listResults(join(out, 'runs', role))) {
       const r = JSON.parse(await readFile(path, 'utf8')) as RunResult;
       for (const s of r.steps) {
         if (s.trial < skipTrials) continue;
+        const kept = !(typeof s.stealFraction === 'number' && s.stealFraction > 0.05);
         trials[role].throughput.push(s.achievedOpsPerSec);
-        if (typeof s.serverCpuUsPerRequest === 'number') trials[role].serverCpu.push(s.serverCpuUsPerRequest);
+        if (kept) trials[role].keptThroughput.push(s.achievedOpsPerSec);
+        if (typeof s.stealFraction === 'number') trials[role].steal.push(s.stealFraction);
+        if (typeof s.serverCpuUsPerRequest === 'number') {
+          trials[role].serverCpu.push(s.serverCpuUsPerRequest);
+          if (kept) trials[role].keptServerCpu.push(s.serverCpuUsPerRequest);
+        }
       }
     }
   }
@@ -237,11 +249,14 @@ async function main(args: string[]): Promise<number> {
     `Size of B's slowdown, medians of all measured trials: server CPU per request ${pct(cpuEffect)} (A ${median(trials.A.serverCpu).toFixed(1)} µs, B ${median(trials.B.serverCpu).toFixed(1)} µs), ` +
       `throughput ${pct(tpEffect)} (A ${Math.round(median(trials.A.throughput))} ops/s, B ${Math.round(median(trials.B.throughput))} ops/s).`,
     `Noise of single trials (coefficient of variation, A / A′ / B): throughput ${pct(cv(trials.A.throughput))} / ${pct(cv(trials.A2.throughput))} / ${pct(cv(trials.B.throughput))}; ` +
-      `server CPU per request ${pct(cv(trials.A.serverCpu))} / ${pct(cv(trials.A2.serverCpu))} / ${pct(cv(trials.B.serverCpu))}.`,
+      `server CPU per request ${pct(cv(trials.A.serverCpu))} / ${pct(cv(trials.A2.serverCpu))} / ${pct(cv(trials.B.serverCpu))}. ` +
+      `Trials with more than 5% steal (left out by compare): ${roles.map((r) => trials[r].steal.filter((x) => x > 0.05).length).reduce((x, y) => x + y, 0)} of ${roles.map((r) => trials[r].throughput.length).reduce((x, y) => x + y, 0)}; ` +
+      `noise of the trials kept: throughput ${pct(cv(trials.A.keptThroughput))} / ${pct(cv(trials.A2.keptThroughput))} / ${pct(cv(trials.B.keptThroughput))}, ` +
+      `server CPU per request ${pct(cv(trials.A.keptServerCpu))} / ${pct(cv(trials.A2.keptServerCpu))} / ${pct(cv(trials.B.keptServerCpu))}.`,
     '',
     `Setup: ${perSide} alternating bench runs a side per comparison (\`--preset ci --mode closed --workloads ${a['workload']} --trials ${trialsPerRun} --step_duration ${stepSec}\`, the first ${skipTrials} trial(s) of each run skipped as warm-up), ` +
       `server \`--inject-cpu-us ${inject}\` (A, A′) vs \`${injectB}\` (B); each gate = \`npm run compare -- <A runs> <B runs> --max_regression ${a['max_regression']} --gate <metric>\` ` +
-      `(one-sided Mann–Whitney U, α = 0.05, ${perSide} vs ${perSide} trials, plus the threshold) on the same runs. Machine load average (1 min) at the start ${loadAtStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)}.`,
+      `(one-sided Mann–Whitney U, α = 0.05, ${perSide} vs ${perSide} trials, plus the threshold; trials with more than 5% steal left out) on the same runs. Machine load average (1 min) at the start ${loadAtStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)}.`,
     '',
     `Rerun: \`npm run build && node dist/scripts/gate-calibration.js --comparisons ${comparisons} --runs_per_side ${perSide} --trials_per_run ${trialsPerRun} --skip_trials ${skipTrials} --gates "${gates.join(' ')}"\``,
     '',

@@ -82,7 +82,7 @@ test('workers\' reports merge into one step whose percentiles are those of all r
   const fast = Array.from({ length: 990 }, () => 100);
   const slow = Array.from({ length: 10 }, () => 50_000);
   const { step, histograms } = aggregateStep(
-    { index: 0, planned, servers: ['127.0.0.1:7001', '127.0.0.1:7002'], targetOpsPerSec: 500, cpuUs: 2004, serverCpuUs: 5010, thresholds: { latenessUs: 1000, eventLoopUtilization: 0.95 } },
+    { index: 0, planned, servers: ['127.0.0.1:7001', '127.0.0.1:7002'], targetOpsPerSec: 500, cpuUs: 2004, serverCpuUs: 5010, stealFraction: 0.012345, thresholds: { latenessUs: 1000, eventLoopUtilization: 0.95 } },
     [workerReport(0, fast, 2), workerReport(1, slow, 2)],
   );
   assert.equal(step.requests, 1002);
@@ -95,6 +95,7 @@ test('workers\' reports merge into one step whose percentiles are those of all r
   assert.equal(step.achievedOpsPerSec, 1000);
   assert.equal(step.client.cpuUsPerRequest, 2);
   assert.equal(step.serverCpuUsPerRequest, 5, 'servers\' CPU per request sent');
+  assert.equal(step.stealFraction, 0.0123);
   assert.equal(step.servers.length, 2);
   assert.equal(step.servers[0]!.requests + step.servers[1]!.requests, step.requests);
   assert.ok(Math.abs(step.servers[0]!.keyShare + step.servers[1]!.keyShare - 1) < 1e-9);
@@ -115,12 +116,13 @@ test('client_bound: late sends, a saturated worker or missing requests mark a st
 });
 
 test('the summary is a table of every step with its verdicts', () => {
-  const max = { ...syntheticStep({ index: 0, phase: 'max', latencyUs: 100, achieved: 1000 }), serverCpuUsPerRequest: 7.25 };
+  const max = { ...syntheticStep({ index: 0, phase: 'max', latencyUs: 100, achieved: 1000 }), serverCpuUsPerRequest: 7.25, stealFraction: 0.21 };
   const r = run([max, syntheticStep({ index: 1, loadFraction: 0.5, latencyUs: 1500, achieved: 500, clientBound: true })]);
   const text = formatSummary(r, '/tmp/run');
   assert.match(text, /srv\s+workload\s+step\s+target\/s\s+ops\/s\s+cpu\/req\s+p50\s+p99/);
   assert.match(text, /1\s+get\s+max\s+-\s+1000\s+7\.3µs\s+100µs/);
   assert.match(text, /"cpu\/req": CPU time the servers spent per request/);
+  assert.match(text, /steal: in 1 step\(s\) the hypervisor gave more than 5% .* \(worst 21%\)/);
   assert.match(text, /50%.*1\.50ms.*client_bound/);
   assert.match(text, /client_bound: 1 step\(s\)/);
   assert.match(text, /Results: \/tmp\/run\/results\.json/);

@@ -143,6 +143,26 @@ test('server_cpu: servers costing 10% more CPU per request fail the default gate
   assert.ok(partial.warnings.some((w) => /server_cpu: 1 closed-loop step\(s\) lack .*: judged on throughput only/.test(w)), partial.warnings.join('\n'));
 });
 
+test('trials during which the hypervisor stole more than --max_steal of the CPU are left out, and said so', () => {
+  const base = makeRunResult({ ...plan, trials: 5, noise: 0.01, seed: 1 });
+  const cand = structuredClone(makeRunResult({ ...plan, trials: 5, noise: 0.01, seed: 2 }));
+  // Two candidate trials were taken while a neighbour had the machine: a third of the throughput.
+  for (const s of cand.steps) {
+    s.stealFraction = s.trial < 2 ? 0.25 : 0.001;
+    if (s.trial < 2 && s.phase === 'max') s.achievedOpsPerSec /= 3;
+  }
+  const kept = compareRuns(base, cand);
+  assert.equal(kept.failed, false, comparisonText(kept));
+  assert.deepEqual(kept.disturbedTrials, { baseline: 0, candidate: 6 });
+  assert.equal(kept.steps.find((s) => s.phase === 'max')!.candidateTrials, 3);
+  assert.ok(kept.warnings.some((w) => /0 baseline and 6 candidate trial\(s\) left out: the hypervisor took more than 5%/.test(w)), kept.warnings.join('\n'));
+  assert.equal(compareRuns(base, cand, { maxSteal: null }).steps.find((s) => s.phase === 'max')!.candidateTrials, 5, '--max_steal 100% keeps every trial');
+
+  for (const s of cand.steps) s.stealFraction = 0.5;
+  assert.throws(() => compareRuns(base, cand), (err: unknown) => err instanceof CompareMismatchError && /left out because the hypervisor took more than 5%.*raise --max_steal/.test(err.message));
+  assert.deepEqual(validateRunResult(cand), []);
+});
+
 test('steps are matched by workload, server count and level; a run with nothing in common is a mismatch error', () => {
   const a = makeRunResult({ ...plan, trials: 1, workloads: ['get'] });
   const b = makeRunResult({ ...plan, trials: 1, workloads: ['put'] });
