@@ -21,7 +21,7 @@ import { METRICS } from '../bench/compare.js';
 // gate metric. Comparison k uses the k-th block of runs on each side, so the comparisons are
 // independent.
 //
-//   npm run build && node dist/scripts/gate-calibration.js            (≈ 12–15 min on 2 cores)
+//   npm run build && node dist/scripts/gate-calibration.js            (≈ 17 min on 2 cores)
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = join(ROOT, 'bench', 'cli.js');
@@ -29,7 +29,7 @@ const COMPARE = join(ROOT, 'bench', 'compare-cli.js');
 
 export const CALIBRATION_OPTIONS = {
   comparisons: { type: 'number', default: 20, describe: 'A/A and A/B comparisons to judge (each)' },
-  runs_per_side: { type: 'number', default: 6, describe: 'bench runs per side in one comparison (trials of the Mann–Whitney test)' },
+  runs_per_side: { type: 'number', default: 8, describe: 'bench runs per side in one comparison (trials of the Mann–Whitney test)' },
   trials_per_run: { type: 'number', default: 2, describe: 'bench --trials of each run; the first --skip_trials of them are warm-up' },
   skip_trials: { type: 'number', default: 1, describe: 'compare --skip_trials: warm-up trials of each run left out (a fresh server is slower while its JIT compiles)' },
   inject_cpu_us: { type: 'number', default: 40, describe: 'CPU work per request of builds A and A′, µs (server --inject-cpu-us)' },
