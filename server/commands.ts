@@ -354,7 +354,7 @@ const command: Handler = (_ctx, _c, args, argc, out) => {
   }
 };
 
-const client: Handler = (ctx, state, args, argc, out) => {
+const client: Handler = (_ctx, state, args, argc, out) => {
   const sub = args[1]!.toUpperCase();
   if (sub === 'SETNAME' && argc === 3) {
     if (/[\s]/.test(args[2]!)) {
@@ -375,7 +375,6 @@ const client: Handler = (ctx, state, args, argc, out) => {
   } else {
     out.error(`ERR unknown subcommand or wrong number of arguments for 'client|${args[1]!.toLowerCase()}'`);
   }
-  void ctx;
 };
 
 /** HELLO [2 [AUTH user pass] [SETNAME name]]: kvring speaks RESP2 only, as a Redis 7 server answers HELLO 2. */
@@ -490,8 +489,4 @@ export function lookupCommand(name: string): CommandSpec | undefined {
 /** Every command once (aliases excluded), for INFO commandstats and COMMAND. */
 export function allCommands(): readonly CommandSpec[] {
   return COMMAND_LIST;
-}
-
-export function aliasesOf(name: string): string[] {
-  return Object.entries(ALIASES).filter(([, target]) => target === name).map(([alias]) => alias);
 }

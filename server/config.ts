@@ -1,5 +1,6 @@
 import yargs from 'yargs';
 import type { AppendFsync } from './persistence/persistence.js';
+import { DEFAULT_REQUEST_LIMITS, MAX_BULK_BYTES_CEILING } from './protocol/decoder.js';
 
 /** Every server setting, after defaults and validation. */
 export interface ServerConfig {
@@ -41,9 +42,9 @@ function declareOptions(argv: string[]) {
     .option('appendfsync', { type: 'string', choices: ['always', 'everysec', 'no'], default: 'everysec', describe: 'when the log is fsynced: before each reply (always), once a second, or by the OS' })
     .option('discard-corrupt', { type: 'boolean', default: false, describe: 'instead of refusing to start on a corrupt snapshot or log: move the damaged files aside (*.corrupt-<time>) and start from what is intact (empty, for a corrupt snapshot)' })
     .option('max-clients', { type: 'number', default: 10000, describe: 'connections beyond this get "-ERR max number of clients reached" and are closed' })
-    .option('max-bulk-bytes', { type: 'number', default: 64 * MiB, describe: 'largest bulk string (key or value) accepted, bytes' })
-    .option('max-args', { type: 'number', default: 1024 * 1024, describe: 'most arguments in one command' })
-    .option('max-query-bytes', { type: 'number', default: 256 * MiB, describe: 'most bytes of one incomplete command held for a client' })
+    .option('max-bulk-bytes', { type: 'number', default: DEFAULT_REQUEST_LIMITS.maxBulkBytes, describe: 'largest bulk string (key or value) accepted, bytes' })
+    .option('max-args', { type: 'number', default: DEFAULT_REQUEST_LIMITS.maxArgs, describe: 'most arguments in one command' })
+    .option('max-query-bytes', { type: 'number', default: DEFAULT_REQUEST_LIMITS.maxQueryBytes, describe: 'most bytes of one incomplete command held for a client' })
     .option('max-output-bytes', { type: 'number', default: 64 * MiB, describe: 'replies pending for a client that does not read; beyond it the server stops reading that client until it catches up' })
     .option('requirepass', { type: 'string', describe: 'password that AUTH must give before any other command' })
     .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', describe: 'pino log level' })
@@ -63,8 +64,7 @@ function declareOptions(argv: string[]) {
         const v = a[name];
         if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer, got ${String(v)}`);
       }
-      // V8 strings hold at most 2^29-24 one-byte chars; values are stored as strings.
-      if (a['max-bulk-bytes'] > 512 * MiB) throw new Error('--max-bulk-bytes can be at most 536870912 (512 MiB)');
+      if (a['max-bulk-bytes'] > MAX_BULK_BYTES_CEILING) throw new Error(`--max-bulk-bytes can be at most ${MAX_BULK_BYTES_CEILING} (512 MiB)`);
       return true;
     })
     .strict()

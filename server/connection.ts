@@ -74,9 +74,10 @@ export class Connection implements ClientState {
       this.end(`ERR cannot buffer this request (${(err as Error).message}); connection closed`);
       return;
     }
-    if (!this.waiting) this.run();
-    // The chunk is borrowed (a shared read buffer): keep nothing pointing into it.
-    this.decoder.compact();
+    // The chunk is borrowed (a shared read buffer): keep nothing pointing into it. run() compacts
+    // on every way out, so compact here only when it does not run.
+    if (this.waiting) this.decoder.compact();
+    else this.run();
   }
 
   private onDrain(): void {
@@ -86,7 +87,10 @@ export class Connection implements ClientState {
     }
   }
 
-  /** Runs every buffered command, writes the replies, and decides whether to keep reading. */
+  /**
+   * Runs every buffered command, writes the replies, and decides whether to keep reading. Leaves
+   * the decoder compacted (nothing points into a borrowed read buffer).
+   */
   private run(): void {
     const out = sharedOut;
     out.reset();
@@ -119,6 +123,7 @@ export class Connection implements ClientState {
       }
       command.calls++;
       if (command.async) {
+        this.decoder.compact();
         this.runAsync(command, argc, out);
         return;
       }

@@ -6,7 +6,7 @@ import { Store } from './store.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { CommandContext, Durability, ServerStats } from './commands.js';
 import { calibrateBurn } from './cpu-burn.js';
-import type { RequestLimits } from './protocol/decoder.js';
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './protocol/decoder.js';
 
 /** What the server needs from persistence beyond what commands use. */
 export interface ServerDurability extends Durability {
@@ -41,7 +41,7 @@ export class KvServer implements ConnectionHost {
       maxBulkBytes: config.maxBulkBytes,
       maxArgs: config.maxArgs,
       maxQueryBytes: config.maxQueryBytes,
-      maxInlineBytes: 64 * 1024,
+      maxInlineBytes: DEFAULT_REQUEST_LIMITS.maxInlineBytes,
     };
     const stats: ServerStats = {
       commandsProcessed: 0,

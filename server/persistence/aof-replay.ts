@@ -1,7 +1,8 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_REQUEST_LIMITS, RequestDecoder } from '../protocol/decoder.js';
+import { DEFAULT_REQUEST_LIMITS, MAX_BULK_BYTES_CEILING, RequestDecoder } from '../protocol/decoder.js';
 import { ProtocolError } from '../protocol/errors.js';
+import { openIfExists } from './fs-durable.js';
 import { canonicalRecordBytes } from './log-records.js';
 
 // Reads one append-only log file with the server's own RESP decoder and hands each record to a
@@ -38,9 +39,6 @@ export interface LogReplayOptions {
   chunkBytes?: number;
 }
 
-/** Bulk length accepted in a log: the server's --max-bulk-bytes ceiling. */
-const LOG_MAX_BULK_BYTES = 512 * 1024 * 1024;
-
 /**
  * Replays the log at `path` through `apply(args, argc)`, which returns null or what is wrong with a
  * record (an unknown command counts as damage). Returns null if the file does not exist; throws
@@ -52,18 +50,14 @@ export async function replayLog(
   options: LogReplayOptions = {},
 ): Promise<LogReplayResult | null> {
   const startMs = performance.now();
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+  const fh = await openIfExists(path);
+  if (fh === null) return null;
   try {
     const fileBytes = (await fh.stat()).size;
     const decoder = new RequestDecoder({
       ...DEFAULT_REQUEST_LIMITS,
-      maxBulkBytes: LOG_MAX_BULK_BYTES,
+      // Any value a server could have logged, whatever its --max-bulk-bytes.
+      maxBulkBytes: MAX_BULK_BYTES_CEILING,
       maxArgs: 16 * 1024 * 1024,
       maxQueryBytes: Number.MAX_SAFE_INTEGER,
     });

@@ -74,7 +74,7 @@ export class AppendLog {
   /** Logical bytes appended since start-up, over all generations. */
   appendedBytes = 0;
   /** Logical offset up to which bytes are in the file (or covered by a snapshot). */
-  writtenOffset = 0;
+  private writtenOffset = 0;
   /** Logical offset up to which bytes are on disk (or covered by a snapshot). */
   durableOffset = 0;
   private readonly queued: Segment[] = [];
@@ -96,7 +96,7 @@ export class AppendLog {
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly retryDelayMs: number;
-  readonly stats = { writes: 0, fsyncs: 0, writeErrors: 0, lastWriteStatus: 'ok' as 'ok' | 'err', lastError: '' };
+  readonly stats = { fsyncs: 0, writeErrors: 0, lastWriteStatus: 'ok' as 'ok' | 'err', lastError: '' };
 
   constructor(private readonly options: AppendLogOptions) {
     this.gen = options.generation;
@@ -337,7 +337,6 @@ export class AppendLog {
     file.writtenBytes += total;
     this.writtenOffset = segments[n - 1]!.endOffset;
     if (total === 0) return;
-    this.stats.writes++;
     if (this.options.fsync !== 'no') for (const s of segments) this.unsynced.push(s);
     if (this.options.fsync === 'always') this.fsyncWanted = true;
   }

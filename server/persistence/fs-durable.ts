@@ -44,6 +44,16 @@ export async function unlinkIfExists(path: string): Promise<boolean> {
   }
 }
 
+/** Opens a file for reading; a file that does not exist gives null, any other failure throws. */
+export async function openIfExists(path: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
 /**
  * mkdir -p. Not `mkdir(dir, { recursive: true })`: on Node 20 that never returns for a path the
  * kernel refuses with ENOENT although the parent exists (e.g. /proc/x), which would hang start-up.

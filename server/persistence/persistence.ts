@@ -9,7 +9,7 @@ import { PersistenceError, describeError } from './errors.js';
 import { ensureWritableDir, fsyncDir, unlinkIfExists } from './fs-durable.js';
 import { applyLogRecord } from './log-records.js';
 import { loadSnapshot } from './snapshot-loader.js';
-import { DEFAULT_SLICE_MS, writeSnapshot, type SnapshotWriteStats } from './snapshot-writer.js';
+import { writeSnapshot, type SnapshotWriteStats } from './snapshot-writer.js';
 
 // The server's one entry point to persistence: load at start-up, the log on every write, periodic
 // and on-demand snapshots, INFO fields, and the final flush. How the pieces fit:
@@ -153,7 +153,7 @@ export class Persistence {
   async save(): Promise<void> {
     while (this.running !== null) await this.running;
     if (this.closing !== null) throw new PersistenceError('KV_ERR_SNAPSHOT_FAILED', this.snapshotPath, 'the server is shutting down; its final snapshot is being taken');
-    const outcome = await this.startSnapshot(this.options.snapshotSliceMs ?? DEFAULT_SLICE_MS);
+    const outcome = await this.startSnapshot(this.options.snapshotSliceMs);
     if (!outcome.ok) {
       throw new PersistenceError(
         'KV_ERR_SNAPSHOT_FAILED',
@@ -166,7 +166,7 @@ export class Persistence {
   /** BGSAVE: starts a snapshot in the background; false if one is already running. */
   bgsave(): boolean {
     if (this.running !== null || this.closing !== null) return false;
-    void this.startSnapshot(this.options.snapshotSliceMs ?? DEFAULT_SLICE_MS);
+    void this.startSnapshot(this.options.snapshotSliceMs);
     return true;
   }
 
@@ -251,11 +251,12 @@ export class Persistence {
   }
 
   /**
-   * Takes a snapshot; `running` is set before this returns, so callers can wait on it. The log
+   * Takes a snapshot (sliceMs undefined: the writer's default); `running` is set before this
+   * returns, so callers can wait on it. The log
    * rotation and the iterator are taken in the same synchronous step: every write before it is in
    * the store (so in the snapshot), every write after it is in the new generation.
    */
-  private startSnapshot(sliceMs: number): Promise<SnapshotOutcome> {
+  private startSnapshot(sliceMs: number | undefined): Promise<SnapshotOutcome> {
     const startedAtMs = Date.now();
     const changesAtStart = this.store.changes;
     let generation = this.generation;
@@ -369,7 +370,7 @@ export class Persistence {
         try {
           return (await stat(path)).size;
         } catch (err) {
-          throw new PersistenceError('KV_ERR_LOG_UNREADABLE', path, `append-only log ${path} cannot be read: ${describeError(err)}; fix the file's permissions or disk`, { cause: err });
+          throw logUnreadable(path, err);
         }
       }),
     );
@@ -393,7 +394,7 @@ export class Persistence {
       try {
         result = await replayLog(path, (args, argc) => applyLogRecord(this.store, args, argc));
       } catch (err) {
-        throw new PersistenceError('KV_ERR_LOG_UNREADABLE', path, `append-only log ${path} cannot be read: ${describeError(err)}; fix the file's permissions or disk`, { cause: err });
+        throw logUnreadable(path, err);
       }
       if (result === null) continue;
       logRecords += result.records;
@@ -476,6 +477,10 @@ export class Persistence {
     await aof.open();
     this.aof = aof;
   }
+}
+
+function logUnreadable(path: string, err: unknown): PersistenceError {
+  return new PersistenceError('KV_ERR_LOG_UNREADABLE', path, `append-only log ${path} cannot be read: ${describeError(err)}; fix the file's permissions or disk`, { cause: err });
 }
 
 /** Empties the store after a partial load, as if nothing had been loaded. */

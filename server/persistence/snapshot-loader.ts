@@ -1,6 +1,7 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { FormatError, PersistenceError, describeError } from './errors.js';
+import { openIfExists } from './fs-durable.js';
 import {
   BLOCK_END,
   BLOCK_HEADER_BYTES,
@@ -34,13 +35,10 @@ const ADVICE = 'restore a good copy, or start with --discard-corrupt to move it 
  */
 export async function loadSnapshot(path: string, onEntry: (key: string, value: string) => void): Promise<SnapshotLoadResult | null> {
   const startMs = performance.now();
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+  const fh = await openIfExists(path).catch((err: unknown) => {
     throw unreadable(path, err);
-  }
+  });
+  if (fh === null) return null;
   try {
     const fileBytes = (await fh.stat()).size;
     const headerBuf = Buffer.alloc(Math.min(HEADER_BYTES, fileBytes));

@@ -23,6 +23,12 @@ export interface RequestLimits {
   maxInlineBytes: number;
 }
 
+/**
+ * The largest bulk string kvring can hold at all: values are latin1 strings, and V8 strings hold
+ * at most 2^29-24 one-byte chars. The ceiling of --max-bulk-bytes and of what a log may contain.
+ */
+export const MAX_BULK_BYTES_CEILING = 512 * 1024 * 1024;
+
 export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
   maxBulkBytes: 64 * 1024 * 1024,
   maxArgs: 1024 * 1024,
@@ -35,6 +41,8 @@ const MAX_HEADER_LINE_BYTES = 32;
 const INITIAL_BUFFER_BYTES = 16 * 1024;
 /** Most a RequestDecoder reserves ahead for an announced bulk string, before its bytes arrive. */
 const BULK_PREALLOC_BYTES = 1024 * 1024;
+/** What an emptied decoder points at: shared, so dropping a buffer allocates nothing. Never written. */
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Parses a decimal integer from buf[start, end); returns NaN if it is not one.
@@ -70,7 +78,7 @@ function findLineEnd(buf: Buffer, from: number, end: number): number {
  * into a buffer of its own, so the socket's buffer is never retained and may be reused.
  */
 abstract class BorrowingBuffer {
-  protected buf: Buffer = Buffer.alloc(0);
+  protected buf: Buffer = EMPTY;
   /** Whether `buf` is our own (may be written into) or a borrowed socket chunk. */
   protected owned = false;
   protected pos = 0;
@@ -109,9 +117,7 @@ abstract class BorrowingBuffer {
    */
   protected compactBytes(): void {
     if (this.pos === this.end) {
-      this.buf = Buffer.alloc(0);
-      this.owned = false;
-      this.pos = this.end = 0;
+      this.dropBytes();
     } else if (!this.owned) {
       const rest = Buffer.allocUnsafe(Math.max(INITIAL_BUFFER_BYTES, this.end - this.pos));
       this.buf.copy(rest, 0, this.pos, this.end);
@@ -120,6 +126,13 @@ abstract class BorrowingBuffer {
       this.end -= this.pos;
       this.pos = 0;
     }
+  }
+
+  /** Forgets every buffered byte. */
+  protected dropBytes(): void {
+    this.buf = EMPTY;
+    this.owned = false;
+    this.pos = this.end = 0;
   }
 }
 
@@ -262,7 +275,7 @@ export class ReplyDecoder extends BorrowingBuffer {
 
   constructor(
     private readonly onReply: ReplyHandler,
-    private readonly maxBulkBytes = 512 * 1024 * 1024,
+    private readonly maxBulkBytes = MAX_BULK_BYTES_CEILING,
   ) {
     super();
   }
@@ -280,9 +293,7 @@ export class ReplyDecoder extends BorrowingBuffer {
 
   /** Drops any partial reply, e.g. after the connection was lost. */
   reset(): void {
-    this.buf = Buffer.alloc(0);
-    this.owned = false;
-    this.pos = this.end = 0;
+    this.dropBytes();
     this.stack.length = 0;
   }
 
