@@ -5,11 +5,15 @@ import { connect } from 'node:net';
 import { ReplyDecoder, type RespValue } from '../server/protocol/decoder.js';
 import { encodeCommand } from '../server/protocol/encoder.js';
 
+/** "host:port" (as the ring names servers) → [host, port]. */
+export function splitAddress(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i), Number(address.slice(i + 1))];
+}
+
 /** Sends `args` to `address` ("host:port") and resolves with the reply; rejects on error or timeout. */
 export function sendCommand(address: string, args: string[], timeoutMs: number): Promise<RespValue> {
-  const i = address.lastIndexOf(':');
-  const host = address.slice(0, i);
-  const port = Number(address.slice(i + 1));
+  const [host, port] = splitAddress(address);
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     const timer = setTimeout(() => {

@@ -4,7 +4,7 @@
 
 import type { Histogram } from 'hdr-histogram-js';
 import { judgeClientBound, type ClientBoundThresholds } from './client-bound.js';
-import { addSnapshot, createHistogram, encodeHistogram, summarize } from './histogram.js';
+import { addSnapshot, createHistogram, encodeHistogram, mergeSnapshots, percentileUs, summarize } from './histogram.js';
 import type { WorkerStepReport } from './messages.js';
 import type { PlannedStep } from './plan.js';
 import { emptyErrors, ERROR_KINDS, OPERATIONS, totalErrors, type ErrorCounts, type OperationStats, type ServerStats, type StepResult } from './results.js';
@@ -101,12 +101,11 @@ export function aggregateStep(ctx: StepContext, reports: readonly WorkerStepRepo
 
   const durationSec = Math.max(...reports.map((r) => r.durationMs), 0.001) / 1000;
   const replies = reports.reduce((sum, r) => sum + r.replies, 0);
-  const lateness = createHistogram();
-  for (const r of reports) addSnapshot(lateness, r.sendLateness);
+  const lateness = mergeSnapshots(reports.map((r) => r.sendLateness));
   const client = judgeClientBound(
     {
       mode: ctx.planned.mode,
-      sendLatenessP99Us: lateness.totalCount === 0 ? 0 : Math.min(lateness.getValueAtPercentile(99), lateness.maxValue),
+      sendLatenessP99Us: percentileUs(lateness, 99),
       sendLatenessMaxUs: lateness.totalCount === 0 ? 0 : lateness.maxValue,
       maxEventLoopUtilization: Math.max(0, ...reports.map((r) => r.maxEventLoopUtilization)),
       maxEventLoopDelayMs: Math.max(0, ...reports.map((r) => r.maxEventLoopDelayMs)),

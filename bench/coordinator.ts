@@ -4,7 +4,7 @@
 
 import { Worker } from 'node:worker_threads';
 import type { Histogram } from 'hdr-histogram-js';
-import { Ring } from '../client/ring.js';
+import { canonicalNodeIds } from '../client/ring.js';
 import { aggregateStep, type StepHistograms } from './aggregate.js';
 import { DEFAULT_COMPARE_OPTIONS } from './compare.js';
 import type { NodeTransition } from './chaos.js';
@@ -396,7 +396,7 @@ export class Coordinator {
             {
               index: resultIndex,
               planned,
-              servers: new Ring(stepServers).nodes,
+              servers: canonicalNodeIds(stepServers),
               targetOpsPerSec: target,
               cpuUs: cpu.user + cpu.system,
               serverCpuUs,

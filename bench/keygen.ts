@@ -98,7 +98,7 @@ export class ZipfianKeys implements KeyGenerator {
   constructor(
     readonly keySpace: number,
     private readonly prng: Prng,
-    private readonly theta = ZIPFIAN_THETA,
+    theta = ZIPFIAN_THETA,
   ) {
     const zeta2 = zeta(2, theta);
     this.zetaN = zeta(keySpace, theta);

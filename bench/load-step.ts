@@ -21,7 +21,7 @@ import { encodeRequest, OP_DELETE, OP_GET, OP_PUT, writeVerifyValue } from './re
 import { RequestQueue } from './request-queue.js';
 import { OpenLoopSchedule, requestsFor } from './schedule.js';
 import type { Ticker } from './ticker.js';
-import { ERROR_KINDS, OPERATIONS, type ErrorCounts } from './results.js';
+import { emptyErrors, ERROR_KINDS, OPERATIONS, type ErrorCounts } from './results.js';
 
 const KIND_TIMEOUT = 0;
 const KIND_CONNECTION = 1;
@@ -684,7 +684,7 @@ export class LoadStep implements ConnectionListener {
   }
 
   private errorsOf(arr: Float64Array, base: number): ErrorCounts {
-    const e = { timeout: 0, connection: 0, errorReply: 0, wrongValue: 0 };
+    const e = emptyErrors();
     ERROR_KINDS.forEach((kind, k) => {
       e[kind] = arr[base * 4 + k]!;
     });

@@ -36,17 +36,13 @@ export async function writeRunFiles(runDir: string, result: RunResult, histogram
     const h = histograms[i]!;
     // 'total' repeats the only operation of a single-operation step: written for mixes only.
     const single = Object.keys(h.latency).filter((op) => op !== 'total').length === 1;
-    for (const [op, hist] of Object.entries(h.latency)) {
-      if (hist === undefined || (single && op === 'total')) continue;
-      const p = join(runDir, hgrmFileName(i, op, 'latency'));
-      await writeFile(p, hgrmText(hist));
-      written.push(p);
-    }
-    for (const [op, hist] of Object.entries(h.serviceTime)) {
-      if (hist === undefined || (single && op === 'total')) continue;
-      const p = join(runDir, hgrmFileName(i, op, 'service'));
-      await writeFile(p, hgrmText(hist));
-      written.push(p);
+    for (const [kind, byOp] of [['latency', h.latency], ['service', h.serviceTime]] as const) {
+      for (const [op, hist] of Object.entries(byOp)) {
+        if (hist === undefined || (single && op === 'total')) continue;
+        const p = join(runDir, hgrmFileName(i, op, kind));
+        await writeFile(p, hgrmText(hist));
+        written.push(p);
+      }
     }
   }
   return written;

@@ -29,13 +29,11 @@ export function planSteps(config: PlanInput): PlannedStep[] {
   };
   for (const serverCount of config.serverCounts) {
     for (const workload of config.workloads) {
-      if (config.mode === 'closed') {
-        for (let trial = 0; trial < config.trials; trial++) add({ serverCount, workload, mode: 'closed', phase: 'max', loadFraction: null, trial });
-        continue;
-      }
-      if (config.rateOpsPerSec === null) {
+      // Closed mode is the probes alone; open mode probes first unless --rate gives the maximum.
+      if (config.mode === 'closed' || config.rateOpsPerSec === null) {
         for (let trial = 0; trial < config.trials; trial++) add({ serverCount, workload, mode: 'closed', phase: 'max', loadFraction: null, trial });
       }
+      if (config.mode === 'closed') continue;
       for (let trial = 0; trial < config.trials; trial++) {
         for (const loadFraction of config.loadLevels) add({ serverCount, workload, mode: 'open', phase: 'level', loadFraction, trial });
       }

@@ -5,11 +5,10 @@ import cliProgress from 'cli-progress';
 import type { CoordinatorHooks } from './coordinator.js';
 import type { PlannedStep } from './plan.js';
 import type { IntervalPoint, StepResult } from './results.js';
-import { fmtUs } from './summary.js';
+import { fmtUs, phaseLabel } from './summary.js';
 
 function stepLabel(p: PlannedStep): string {
-  const phase = p.phase === 'max' ? 'max' : `${Math.round((p.loadFraction ?? 0) * 100)}%`;
-  return `${p.serverCount} srv ${p.workload.name} ${phase}${p.trial > 0 ? ` #${p.trial + 1}` : ''}`;
+  return `${p.serverCount} srv ${p.workload.name} ${phaseLabel(p)}${p.trial > 0 ? ` #${p.trial + 1}` : ''}`;
 }
 
 export class Progress implements CoordinatorHooks {

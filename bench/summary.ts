@@ -26,7 +26,8 @@ function fmtCpu(us: number | null | undefined): string {
   return us < 10 ? `${us.toFixed(1)}µs` : fmtUs(us);
 }
 
-function phaseLabel(s: StepResult): string {
+/** "max" for a max probe, else the load level as a percentage ("50%"). */
+export function phaseLabel(s: Pick<StepResult, 'phase' | 'loadFraction'>): string {
   if (s.phase === 'max') return 'max';
   return `${Math.round((s.loadFraction ?? 0) * 100)}%`;
 }

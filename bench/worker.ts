@@ -3,6 +3,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Ring } from '../client/ring.js';
+import { splitAddress } from './admin.js';
 import { LoadConnection } from './load-connection.js';
 import { createDelayMonitor, DELETE_KEY_WIDTH, deletePrefix, KEY_PREFIX, LoadStep, VerifyState, type StepEnvironment } from './load-step.js';
 import type { MainToWorker, StepSpec, WorkerSettings, WorkerToMain } from './messages.js';
@@ -41,11 +42,6 @@ function ringFor(servers: string[]): Ring {
     rings.set(key, ring);
   }
   return ring;
-}
-
-function splitAddress(address: string): [string, number] {
-  const i = address.lastIndexOf(':');
-  return [address.slice(0, i), Number(address.slice(i + 1))];
 }
 
 /** Connections to every server of `ring`, in ring order; opens those that are closed. */

@@ -29,7 +29,6 @@ const PRESET_FILES: Record<string, PresetFile> = { 'ycsb-a': ycsbA, 'ycsb-b': yc
 
 /** Names accepted by --workloads and --mix besides mix specs. */
 export const PRESET_NAMES = Object.keys(PRESET_FILES);
-export const SINGLE_WORKLOADS: readonly Operation[] = OPERATIONS;
 
 const OP_ALIASES: Record<string, Operation> = {
   put: 'put',
