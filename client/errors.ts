@@ -2,6 +2,8 @@
 // can branch on and a message that says what to do. Reply and protocol errors come from the one
 // RESP codec (server/protocol/errors.ts) and are re-exported here so callers import from one place.
 
+import { KvError } from '../server/protocol/errors.js';
+
 export { ProtocolError, ReplyError } from '../server/protocol/errors.js';
 
 /**
@@ -9,7 +11,7 @@ export { ProtocolError, ReplyError } from '../server/protocol/errors.js';
  * reopened (replies are matched to requests by order only, so a late reply could otherwise be
  * taken for the answer to a later request). The command may or may not have been executed.
  */
-export class TimeoutError extends Error {
+export class TimeoutError extends KvError {
   readonly code = 'KV_ERR_TIMEOUT';
   constructor(
     /** "host:port" of the server that did not answer. */
@@ -20,7 +22,6 @@ export class TimeoutError extends Error {
       `no reply from ${server} within ${timeoutMs} ms; the server may be overloaded, paused or gone — ` +
         `check it is running, or raise the request timeout (requestTimeoutMs / --timeout-ms)`,
     );
-    this.name = 'TimeoutError';
   }
 }
 
@@ -29,7 +30,7 @@ export class TimeoutError extends Error {
  * `phase` says which: 'connect' means the command was never sent (safe to send elsewhere);
  * 'open' means it was sent or queued on a connection that then closed, so it may have run.
  */
-export class ConnectionError extends Error {
+export class ConnectionError extends KvError {
   readonly code = 'KV_ERR_CONNECTION';
   constructor(
     readonly server: string,
@@ -43,12 +44,11 @@ export class ConnectionError extends Error {
         : `connection to ${server} lost before the reply (${detail}); the command may or may not have run`,
       options,
     );
-    this.name = 'ConnectionError';
   }
 }
 
 /** Every server of the cluster is marked down; probes keep trying to bring them back. */
-export class NoLiveServerError extends Error {
+export class NoLiveServerError extends KvError {
   readonly code = 'KV_ERR_NO_LIVE_SERVER';
   constructor(
     readonly servers: readonly string[],
@@ -60,51 +60,40 @@ export class NoLiveServerError extends Error {
         `or pass the right addresses (--servers host:port,...)`,
       options,
     );
-    this.name = 'NoLiveServerError';
   }
 }
 
 /** A request was made after close(), or was pending when close() was called. */
-export class ClientClosedError extends Error {
+export class ClientClosedError extends KvError {
   readonly code = 'KV_ERR_CLIENT_CLOSED';
   constructor(readonly server: string) {
     super(`the client for ${server} was closed; create a new client to send more commands`);
-    this.name = 'ClientClosedError';
   }
 }
 
 /** A client option that cannot be used; the message names the option and the accepted range. */
-export class InvalidOptionError extends Error {
+export class InvalidOptionError extends KvError {
   readonly code = 'KV_ERR_INVALID_OPTION';
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidOptionError';
-  }
 }
 
 /** A server address or server list that cannot be used; the message names the input. */
-export class ServerAddressError extends Error {
+export class ServerAddressError extends KvError {
   readonly code = 'KV_ERR_SERVER_ADDRESS';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ServerAddressError';
-  }
 }
 
 /** No servers were given and no running local cluster was found. */
-export class NoServersError extends Error {
+export class NoServersError extends KvError {
   readonly code = 'KV_ERR_NO_SERVERS';
   constructor(detail: string) {
     super(
       `${detail}; pass --servers 127.0.0.1:7001,127.0.0.1:7002 or start a local cluster with ` +
         '`npm run cluster -- --num_servers 3` (it writes the server list where the client finds it)',
     );
-    this.name = 'NoServersError';
   }
 }
 
 /** A server answered something the command cannot mean (e.g. GET answered with an integer). */
-export class UnexpectedReplyError extends Error {
+export class UnexpectedReplyError extends KvError {
   readonly code = 'KV_ERR_UNEXPECTED_REPLY';
   constructor(
     readonly server: string,
@@ -112,7 +101,6 @@ export class UnexpectedReplyError extends Error {
     reply: string,
   ) {
     super(`${server} answered ${command} with ${reply}; is it a kvring or Redis server?`);
-    this.name = 'UnexpectedReplyError';
   }
 }
 

@@ -11,6 +11,7 @@
 // Every process and thread builds the same table from the same set of ids: ids are sorted first and
 // only ids' hashes, never their positions in the caller's list, decide the placement.
 
+import { KvError } from '../server/protocol/errors.js';
 import { fmix32, hash32, hashBytes, hashString } from './hash.js';
 
 /**
@@ -62,12 +63,8 @@ export interface KeyRouter {
 }
 
 /** A ring was configured with input it cannot use; the message names the input and the fix. */
-export class RingConfigError extends Error {
+export class RingConfigError extends KvError {
   readonly code = 'KV_ERR_RING_CONFIG';
-  constructor(message: string) {
-    super(message);
-    this.name = 'RingConfigError';
-  }
 }
 
 /**

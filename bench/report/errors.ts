@@ -2,7 +2,9 @@
 // a message that names the input and what to do. Every one exits with code 2: "could not judge",
 // distinct from compare's 1 ("regression").
 
-export abstract class ReportError extends Error {
+import { KvError } from '../../server/protocol/errors.js';
+
+export abstract class ReportError extends KvError {
   abstract readonly code: string;
   readonly exitCode = 2;
 }
@@ -10,37 +12,21 @@ export abstract class ReportError extends Error {
 /** A results path that is missing, unreadable, not JSON, or not a kvring results.json. */
 export class ResultsInputError extends ReportError {
   readonly code = 'KV_ERR_RESULTS_INPUT';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ResultsInputError';
-  }
 }
 
 /** compare: the two runs have no step in common. */
 export class CompareMismatchError extends ReportError {
   readonly code = 'KV_ERR_COMPARE_MISMATCH';
-  constructor(message: string) {
-    super(message);
-    this.name = 'CompareMismatchError';
-  }
 }
 
 /** merge: the runs did not measure the same steps against the same servers. */
 export class MergeMismatchError extends ReportError {
   readonly code = 'KV_ERR_MERGE_MISMATCH';
-  constructor(message: string) {
-    super(message);
-    this.name = 'MergeMismatchError';
-  }
 }
 
 /** A flag value of report, compare or merge that cannot work; the message names the flag. */
 export class ReportUsageError extends ReportError {
   readonly code = 'KV_ERR_REPORT_USAGE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReportUsageError';
-  }
 }
 
 /** Every code above, for the README check. */

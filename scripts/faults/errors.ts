@@ -1,3 +1,5 @@
+import { KvError } from '../../server/protocol/errors.js';
+
 /**
  * Stable codes for failures of the fault tools themselves (not findings about the server):
  * - KV_ERR_FAULT_TARGET: the server to test cannot be reached or started; check --server or the build.
@@ -6,15 +8,12 @@
  */
 export type FaultToolErrorCode = 'KV_ERR_FAULT_TARGET' | 'KV_ERR_FAULT_CASE' | 'KV_ERR_FAULT_OPTIONS';
 
-export const FAULT_TOOL_ERROR_CODES: readonly FaultToolErrorCode[] = ['KV_ERR_FAULT_TARGET', 'KV_ERR_FAULT_CASE', 'KV_ERR_FAULT_OPTIONS'];
-
-export class FaultToolError extends Error {
+export class FaultToolError extends KvError {
   constructor(
     readonly code: FaultToolErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = 'FaultToolError';
   }
 }

@@ -1,3 +1,5 @@
+import { KvError } from '../protocol/errors.js';
+
 /**
  * Stable codes for persistence failures; README lists each with what to do.
  * - KV_ERR_DIR_UNWRITABLE: --dir is not a folder the server can create files in (checked before listening).
@@ -17,22 +19,11 @@ export type PersistenceErrorCode =
   | 'KV_ERR_SNAPSHOT_FAILED'
   | 'KV_ERR_LOG_WRITE';
 
-/** Every code, for the README check and for tests. */
-export const PERSISTENCE_ERROR_CODES: readonly PersistenceErrorCode[] = [
-  'KV_ERR_DIR_UNWRITABLE',
-  'KV_ERR_SNAPSHOT_CORRUPT',
-  'KV_ERR_SNAPSHOT_UNREADABLE',
-  'KV_ERR_LOG_CORRUPT',
-  'KV_ERR_LOG_UNREADABLE',
-  'KV_ERR_SNAPSHOT_FAILED',
-  'KV_ERR_LOG_WRITE',
-];
-
 /**
  * A persistence failure. `path` is the file or folder concerned; the message names it, says what
  * is wrong and what the user can do.
  */
-export class PersistenceError extends Error {
+export class PersistenceError extends KvError {
   constructor(
     readonly code: PersistenceErrorCode,
     readonly path: string,
@@ -40,7 +31,6 @@ export class PersistenceError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = 'PersistenceError';
   }
 }
 
@@ -48,7 +38,7 @@ export class PersistenceError extends Error {
  * A format violation found by the pure snapshot/log decoders, at a byte offset in the file.
  * The I/O shells turn it into a PersistenceError that names the file.
  */
-export class FormatError extends Error {
+export class FormatError extends KvError {
   constructor(
     /** What is wrong, e.g. "checksum mismatch" (no file name, no advice). */
     readonly problem: string,
@@ -56,7 +46,6 @@ export class FormatError extends Error {
     readonly offsetBytes: number,
   ) {
     super(`${problem} at byte ${offsetBytes}`);
-    this.name = 'FormatError';
   }
 }
 
