@@ -19,7 +19,7 @@
 import { EventEmitter } from 'node:events';
 import { Ring, type KeyRouter, type RingOptions } from './ring.js';
 import { backoffDelayMs } from './backoff.js';
-import { Connection, type CommandArg, type ConnectionOptions, type RespValue } from './connection.js';
+import { Connection, positive, type CommandArg, type ConnectionOptions, type RespValue } from './connection.js';
 import {
   ConnectionError,
   InvalidOptionError,
@@ -131,11 +131,6 @@ function wholeNumber(name: string, value: number, min: number): number {
   if (!Number.isSafeInteger(value) || value < min) {
     throw new InvalidOptionError(`${name} must be a whole number ≥ ${min}, got ${value}`);
   }
-  return value;
-}
-
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new InvalidOptionError(`${name} must be a finite number > 0, got ${value}`);
   return value;
 }
 

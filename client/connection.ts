@@ -93,7 +93,8 @@ class PendingRequest {
 
 function noop(): void {}
 
-function positive(name: string, value: number): number {
+/** `value` if it is a finite number > 0; else throws InvalidOptionError naming the option. */
+export function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
     throw new InvalidOptionError(`${name} must be a finite number > 0, got ${value}`);
   }
