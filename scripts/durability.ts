@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { freshSeed } from './faults/prng.js';
 import { FaultToolError } from './faults/errors.js';
+import { runTool } from './faults/run-tool.js';
 import { DEFAULT_WINDOW_BOUND_MS } from './durability/loss.js';
 import { formatDurabilityRun } from './durability/report.js';
 import { runDurability, type DurabilityOptions } from './durability/run.js';
@@ -86,13 +87,4 @@ async function main(): Promise<number> {
   return run.summary.problems.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    const code = err instanceof FaultToolError ? ` [${err.code}]` : '';
-    process.stderr.write(`durability: ${(err as Error).message}${code}\n`);
-    process.exitCode = 2;
-  },
-);
+runTool('durability', main);

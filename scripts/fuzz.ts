@@ -8,6 +8,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { freshSeed } from './faults/prng.js';
 import { FaultToolError } from './faults/errors.js';
+import { runTool } from './faults/run-tool.js';
 import { externalTarget, parseHostPort, spawnedTarget, type FaultTarget } from './faults/target.js';
 import { runCampaign, type FuzzOptions } from './fuzz/campaign.js';
 import { formatFuzzReport, fuzzFailed } from './fuzz/report.js';
@@ -95,13 +96,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    const code = err instanceof FaultToolError ? ` [${err.code}]` : '';
-    process.stderr.write(`fuzz: ${(err as Error).message}${code}\n`);
-    process.exitCode = 2;
-  },
-);
+runTool('fuzz', main);
