@@ -1,11 +1,10 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compareRuns, METRICS, noiseFloorFrom, DEFAULT_COMPARE_OPTIONS, type CompareOptions, type Comparison, type Metric } from './compare.js';
 import { comparisonMarkdown, comparisonText } from './markdown.js';
 import { latencyThroughputData, operationsIn } from './report/chart-data.js';
 import { renderOverlay } from './report/charts.js';
-import { flagTable, parseCliArgs, parsePercent, reportFailure, type OptionSpec } from './report/cli-args.js';
+import { flagTable, parseCliArgs, parsePercent, runIfMain, type OptionSpec } from './report/cli-args.js';
 import { ReportUsageError } from './report/errors.js';
 import { readSide } from './report/load-results.js';
 import type { RunResult } from './results.js';
@@ -98,12 +97,13 @@ function parseMaxSteal(value: unknown): number | null {
 export async function writeOverlays(baseline: RunResult, candidate: RunResult, comparison: Comparison, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
-  const ops = operationsIn(baseline).filter((op) => operationsIn(candidate).includes(op));
+  const candidateOps = operationsIn(candidate);
+  const ops = operationsIn(baseline).filter((op) => candidateOps.includes(op));
+  const verdict = comparison.failed ? `${comparison.regressions} regression(s)` : 'no regression';
   for (const op of ops) {
     const b = latencyThroughputData(baseline, op);
     const c = latencyThroughputData(candidate, op);
     if (b.series.length === 0 && c.series.length === 0) continue;
-    const verdict = comparison.failed ? `${comparison.regressions} regression(s)` : 'no regression';
     const png = await renderOverlay({
       title: `${op.toUpperCase()} p99 latency vs throughput: candidate vs baseline`,
       subtitle: `${c.subtitle} · verdict: ${verdict}`,
@@ -154,13 +154,4 @@ export function compareFlagTable(): string {
   return flagTable(COMPARE_OPTIONS);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  runCompare(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.exitCode = reportFailure(err);
-    },
-  );
-}
+runIfMain(import.meta.url, runCompare);

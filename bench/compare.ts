@@ -108,13 +108,8 @@ export const DETECTION_POWER = 0.8;
 
 export type StepVerdict = MetricVerdict;
 
-export interface StepComparison {
-  key: string;
-  label: string;
-  workload: string;
-  serverCount: number;
-  phase: StepResult['phase'];
-  loadFraction: number | null;
+/** One step group present in both runs (identity fields as in StepGroup). */
+export interface StepComparison extends Pick<StepGroup, 'key' | 'label' | 'workload' | 'serverCount' | 'phase' | 'loadFraction'> {
   baselineTrials: number;
   candidateTrials: number;
   /** Either side had a client-bound trial: the numbers may describe the load generator. */

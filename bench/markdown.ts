@@ -1,5 +1,5 @@
 import type { Comparison, Metric, MetricComparison, StepComparison } from './compare.js';
-import { formatOps } from './report/chart-data.js';
+import { formatMs, formatOps } from './report/chart-data.js';
 
 // A Comparison as text: the markdown summary (--markdown FILE, $GITHUB_STEP_SUMMARY) and the plain
 // table compare prints on the terminal. Pure functions of the Comparison.
@@ -17,10 +17,7 @@ export function formatPercent(fraction: number, digits = 1): string {
 function formatValue(metric: Metric, value: number): string {
   if (metric === 'throughput') return formatOps(value);
   if (metric === 'server_cpu') return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} µs`;
-  if (value >= 100) return value.toFixed(0);
-  if (value >= 10) return value.toFixed(1);
-  if (value >= 1) return value.toFixed(2);
-  return value.toFixed(3);
+  return formatMs(value);
 }
 
 function formatP(p: number | null): string {

@@ -1,8 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { mergeRuns } from './merge.js';
-import { flagTable, parseCliArgs, reportFailure, type OptionSpec } from './report/cli-args.js';
+import { flagTable, parseCliArgs, runIfMain, type OptionSpec } from './report/cli-args.js';
 import { ReportUsageError } from './report/errors.js';
 import { readRuns } from './report/load-results.js';
 import { writeReports } from './report/render.js';
@@ -54,13 +53,4 @@ export function mergeFlagTable(): string {
   return flagTable(MERGE_OPTIONS);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  runMerge(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.exitCode = reportFailure(err);
-    },
-  );
-}
+runIfMain(import.meta.url, runMerge);

@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, quantile } from '../bench/stats.js';
-import { flagTable, parseCliArgs, reportFailure, type OptionSpec } from '../bench/report/cli-args.js';
+import { mean, median, quantile, stdev } from '../bench/stats.js';
+import { flagTable, parseCliArgs, runIfMain, type OptionSpec } from '../bench/report/cli-args.js';
 import { ReportUsageError } from '../bench/report/errors.js';
-import type { RunResult } from '../bench/results.js';
-import { METRICS } from '../bench/compare.js';
+import { readRuns } from '../bench/report/load-results.js';
+import { DEFAULT_COMPARE_OPTIONS, METRICS } from '../bench/compare.js';
 
 // Proves the CI gate on this machine: how often does `npm run compare` fail (exit 1) when nothing
 // changed (false alarms), and how often when the server really got slower (detection)?
@@ -135,12 +135,14 @@ async function main(args: string[]): Promise<number> {
       `${comparisons} × (A/A, A/B), ${perSide} runs a side, gates ${gates.join(', ')}\n`,
   );
 
+  const blockName = (block: number): string => `block-${String(block).padStart(2, '0')}`;
+  let blocksRun = 0;
   for (let block = 0; block < comparisons; block++) {
     if (Date.now() - started > budgetMs) {
       process.stderr.write(`budget of ${a['budget_min']} min reached after ${block} comparisons each\n`);
       break;
     }
-    const blockName = `block-${String(block).padStart(2, '0')}`;
+    blocksRun++;
     for (let r = 0; r < perSide; r++) {
       // Rotate the order (A A′ B, A′ B A, B A A′) so no build always runs first after a pause.
       const order = roles.map((_, i) => roles[(i + runIndex) % roles.length]!);
@@ -163,7 +165,7 @@ async function main(args: string[]): Promise<number> {
             '--no-charts',
             '--quiet',
             '--out',
-            join(out, 'runs', role, blockName),
+            join(out, 'runs', role, blockName(block)),
             '--label',
             `${role}-${block}-${r}`,
           ],
@@ -178,7 +180,7 @@ async function main(args: string[]): Promise<number> {
         ['A/B', 'A', 'B'],
       ] as const) {
         const res = await run(
-          [COMPARE, join(out, 'runs', base, blockName), join(out, 'runs', cand, blockName), '--json', '--no-charts', '--skip_trials', String(skipTrials), '--max_regression', String(a['max_regression']), '--gate', gate],
+          [COMPARE, join(out, 'runs', base, blockName(block)), join(out, 'runs', cand, blockName(block)), '--json', '--no-charts', '--skip_trials', String(skipTrials), '--max_regression', String(a['max_regression']), '--gate', gate],
           60_000,
         );
         if (res.code !== 0 && res.code !== 1) throw new Error(`compare ${kind} block ${block} failed with exit ${res.code}: ${res.stderr}`);
@@ -193,32 +195,30 @@ async function main(args: string[]): Promise<number> {
   }
 
   // Every measured trial after the warm-up, per build: the size of B's change and the noise.
-  // "kept": the trials compare judged (steal at most --max_steal 5%, compare's default).
+  // "kept": the trials compare judged (steal at most --max_steal, compare's default: this script does not pass it).
+  const maxSteal = DEFAULT_COMPARE_OPTIONS.maxSteal ?? 1;
   type Trials = { throughput: number[]; serverCpu: number[]; keptThroughput: number[]; keptServerCpu: number[]; steal: number[] };
   const empty = (): Trials => ({ throughput: [], serverCpu: [], keptThroughput: [], keptServerCpu: [], steal: [] });
   const trials: Record<Role, Trials> = { A: empty(), A2: empty(), B: empty() };
   for (const role of roles) {
-    for (const path of await listResults(join(out, 'runs', role))) {
-      const r = JSON.parse(await readFile(path, 'utf8')) as RunResult;
-      for (const s of r.steps) {
-        if (s.trial < skipTrials) continue;
-        const kept = !(typeof s.stealFraction === 'number' && s.stealFraction > 0.05);
-        trials[role].throughput.push(s.achievedOpsPerSec);
-        if (kept) trials[role].keptThroughput.push(s.achievedOpsPerSec);
-        if (typeof s.stealFraction === 'number') trials[role].steal.push(s.stealFraction);
-        if (typeof s.serverCpuUsPerRequest === 'number') {
-          trials[role].serverCpu.push(s.serverCpuUsPerRequest);
-          if (kept) trials[role].keptServerCpu.push(s.serverCpuUsPerRequest);
+    for (let block = 0; block < blocksRun; block++) {
+      for (const { result: r } of await readRuns(join(out, 'runs', role, blockName(block)))) {
+        for (const s of r.steps) {
+          if (s.trial < skipTrials) continue;
+          const kept = !(typeof s.stealFraction === 'number' && s.stealFraction > maxSteal);
+          trials[role].throughput.push(s.achievedOpsPerSec);
+          if (kept) trials[role].keptThroughput.push(s.achievedOpsPerSec);
+          if (typeof s.stealFraction === 'number') trials[role].steal.push(s.stealFraction);
+          if (typeof s.serverCpuUsPerRequest === 'number') {
+            trials[role].serverCpu.push(s.serverCpuUsPerRequest);
+            if (kept) trials[role].keptServerCpu.push(s.serverCpuUsPerRequest);
+          }
         }
       }
     }
   }
   const elapsedMin = (Date.now() - started) / 60_000;
-  const cv = (xs: number[]): number => {
-    if (xs.length < 2) return NaN;
-    const m = xs.reduce((s, x) => s + x, 0) / xs.length;
-    return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1)) / m;
-  };
+  const cv = (xs: number[]): number => (xs.length < 2 ? NaN : stdev(xs) / mean(xs));
   const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—');
   const rows: string[] = [];
   const verdicts: boolean[] = [];
@@ -250,7 +250,7 @@ async function main(args: string[]): Promise<number> {
       `throughput ${pct(tpEffect)} (A ${Math.round(median(trials.A.throughput))} ops/s, B ${Math.round(median(trials.B.throughput))} ops/s).`,
     `Noise of single trials (coefficient of variation, A / A′ / B): throughput ${pct(cv(trials.A.throughput))} / ${pct(cv(trials.A2.throughput))} / ${pct(cv(trials.B.throughput))}; ` +
       `server CPU per request ${pct(cv(trials.A.serverCpu))} / ${pct(cv(trials.A2.serverCpu))} / ${pct(cv(trials.B.serverCpu))}. ` +
-      `Trials with more than 5% steal (left out by compare): ${roles.map((r) => trials[r].steal.filter((x) => x > 0.05).length).reduce((x, y) => x + y, 0)} of ${roles.map((r) => trials[r].throughput.length).reduce((x, y) => x + y, 0)}; ` +
+      `Trials with more than 5% steal (left out by compare): ${roles.map((r) => trials[r].steal.filter((x) => x > maxSteal).length).reduce((x, y) => x + y, 0)} of ${roles.map((r) => trials[r].throughput.length).reduce((x, y) => x + y, 0)}; ` +
       `noise of the trials kept: throughput ${pct(cv(trials.A.keptThroughput))} / ${pct(cv(trials.A2.keptThroughput))} / ${pct(cv(trials.B.keptThroughput))}, ` +
       `server CPU per request ${pct(cv(trials.A.keptServerCpu))} / ${pct(cv(trials.A2.keptServerCpu))} / ${pct(cv(trials.B.keptServerCpu))}.`,
     '',
@@ -267,31 +267,8 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Every results.json under `dir` (run folders; the `latest` links are not followed). */
-async function listResults(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.name === 'results.json') found.push(p);
-    }
-  };
-  await walk(dir);
-  return found;
-}
-
 export function calibrationFlagTable(): string {
   return flagTable(CALIBRATION_OPTIONS);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.exitCode = reportFailure(err);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

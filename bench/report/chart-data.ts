@@ -1,7 +1,7 @@
 import type { Operation, OperationStats, RunResult, StepResult } from '../results.js';
 import { mergeEncoded, percentileUs } from '../histogram.js';
 import { median } from '../stats.js';
-import { groupSteps, type StepGroup } from './step-groups.js';
+import { groupSteps, serversLabel, type StepGroup } from './step-groups.js';
 
 // What each chart shows, computed from a RunResult: plain numbers in display units (ms, ops/s),
 // no drawing. charts.ts turns these into pictures; tests check these numbers directly.
@@ -136,37 +136,19 @@ export function describeConfig(config: Record<string, unknown>): string[] {
 }
 
 export function latencyThroughputData(result: RunResult, op: Operation): LatencyThroughputData {
-  const groups = groupSteps(result.steps);
+  const points = groupSteps(result.steps).flatMap((g) => levelPoint(g, op) ?? []);
+  const maxima = points.filter((p) => p.phase === 'max').map((p) => ({ serverCount: p.serverCount, workload: p.workload, opsPerSec: p.opsPerSec }));
+  const levels = points.filter((p) => p.phase !== 'max');
   const series = new Map<string, LatencySeries>();
-  const maxima: LatencyThroughputData['maxima'] = [];
-  for (const g of groups) {
-    const p = levelPoint(g, op);
-    if (!p) continue;
-    if (g.phase === 'max') {
-      maxima.push({ serverCount: g.serverCount, workload: g.workload, opsPerSec: p.opsPerSec });
-      continue;
-    }
-    const key = `${g.serverCount}|${g.workload}`;
+  // A closed-loop-only run has no load levels: plot its saturation points as the curve instead.
+  for (const p of levels.length > 0 ? levels : points) {
+    const key = `${p.serverCount}|${p.workload}`;
     let s = series.get(key);
     if (!s) {
-      s = { serverCount: g.serverCount, workload: g.workload, points: [] };
+      s = { serverCount: p.serverCount, workload: p.workload, points: [] };
       series.set(key, s);
     }
     s.points.push(p);
-  }
-  // A closed-loop-only run has no load levels: plot its saturation points as the curve instead.
-  if (series.size === 0) {
-    for (const g of groups) {
-      const p = levelPoint(g, op);
-      if (!p) continue;
-      const key = `${g.serverCount}|${g.workload}`;
-      let s = series.get(key);
-      if (!s) {
-        s = { serverCount: g.serverCount, workload: g.workload, points: [] };
-        series.set(key, s);
-      }
-      s.points.push(p);
-    }
   }
   const sortedSeries = [...series.values()].sort((a, b) => a.serverCount - b.serverCount || a.workload.localeCompare(b.workload));
   // In order of offered load, not of achieved throughput: past saturation the achieved rate falls
@@ -280,7 +262,7 @@ export function percentileData(result: RunResult, op: Operation): PercentileData
   curves.sort((a, b) => (a.loadFraction ?? a.opsPerSec) - (b.loadFraction ?? b.opsPerSec) || a.opsPerSec - b.opsPerSec);
   return {
     op,
-    title: `${OP_TITLES[op]} latency by percentile, ${largest} server${largest === 1 ? '' : 's'}, per load level${workload === op ? '' : ` (${workload})`}`,
+    title: `${OP_TITLES[op]} latency by percentile, ${serversLabel(largest)}, per load level${workload === op ? '' : ` (${workload})`}`,
     subtitle: describeRun(result),
     serverCount: largest,
     workload,
@@ -311,19 +293,10 @@ export function scalingData(result: RunResult): ScalingData {
       const mine = groups.filter((g) => g.workload === workload && g.serverCount === n);
       if (mine.length === 0) continue;
       const maxGroup = mine.find((g) => g.phase === 'max');
-      if (maxGroup) {
-        points.push({
-          serverCount: n,
-          opsPerSec: median(maxGroup.steps.map((s) => s.achievedOpsPerSec)),
-          clientBound: maxGroup.steps.some((s) => s.client.clientBound),
-          fromClosedLoop: true,
-        });
-      } else {
-        const best = mine
-          .map((g) => ({ g, ops: median(g.steps.map((s) => s.achievedOpsPerSec)) }))
-          .reduce((a, b) => (b.ops > a.ops ? b : a));
-        points.push({ serverCount: n, opsPerSec: best.ops, clientBound: best.g.steps.some((s) => s.client.clientBound), fromClosedLoop: false });
-      }
+      const best = (maxGroup ? [maxGroup] : mine)
+        .map((g) => ({ g, ops: median(g.steps.map((s) => s.achievedOpsPerSec)) }))
+        .reduce((a, b) => (b.ops > a.ops ? b : a));
+      points.push({ serverCount: n, opsPerSec: best.ops, clientBound: best.g.steps.some((s) => s.client.clientBound), fromClosedLoop: maxGroup !== undefined });
     }
     lines.push({ workload, points });
   }
@@ -374,6 +347,14 @@ export function timelineData(result: RunResult): TimelineData {
     events: result.events,
     totalErrors: intervals.reduce((a, iv) => a + iv.errors, 0),
   };
+}
+
+/** Milliseconds with 3 significant digits at most (0.123, 1.23, 12.3, 123): latency cells. */
+export function formatMs(ms: number): string {
+  if (ms >= 100) return ms.toFixed(0);
+  if (ms >= 10) return ms.toFixed(1);
+  if (ms >= 1) return ms.toFixed(2);
+  return ms.toFixed(3);
 }
 
 /** 12345 → "12.3k", 1234567 → "1.23M": compact throughput for labels. */

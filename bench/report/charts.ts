@@ -9,6 +9,7 @@ import {
   type ScalingData,
   type TimelineData,
 } from './chart-data.js';
+import { serversLabel } from './step-groups.js';
 
 // Draws the report charts as PNG: Chart.js on an @napi-rs/canvas (prebuilt Skia, no system
 // libraries). Each function takes the data of one chart (chart-data.ts) and returns PNG bytes;
@@ -217,6 +218,41 @@ function titleOptions(title: string, subtitle: string): NonNullable<LineConfig['
   };
 }
 
+type ChartOptions = NonNullable<LineConfig['options']>;
+type AxisOptions = NonNullable<ChartOptions['scales']>[string];
+
+function axisTitle(text: string, color?: string): { display: true; text: string; font: { size: number }; color?: string } {
+  return color === undefined ? { display: true, text, font: { size: 15 } } : { display: true, text, font: { size: 15 }, color };
+}
+
+/** The legend above the plot, with our own entries (Chart.js's default drops dashes and shapes). */
+function topLegend(items: LegendItem[]): NonNullable<ChartOptions['plugins']>['legend'] {
+  return { position: 'top', labels: { usePointStyle: true, generateLabels: () => items, padding: 14 } };
+}
+
+/** Achieved throughput from 0 to just past `maxOpsPerSec`, at a readable number. */
+function throughputAxis(maxOpsPerSec: number): AxisOptions {
+  return {
+    type: 'linear',
+    min: 0,
+    max: niceCeil(maxOpsPerSec),
+    title: axisTitle('achieved throughput (ops/s)'),
+    ticks: { callback: opsTickLabel },
+    grid: { color: GRID },
+  };
+}
+
+/** A log latency axis (ms) spanning `valuesMs` on the 1-2-5 grid. */
+function latencyAxis(valuesMs: number[], title: string): AxisOptions {
+  return {
+    type: 'logarithmic',
+    ...logBounds(valuesMs),
+    title: axisTitle(title),
+    ticks: { callback: logTickLabel, autoSkip: false },
+    grid: { color: GRID },
+  };
+}
+
 function legendItem(text: string, style: { color: string; pointStyle: PointStyle; dash?: number[]; lineWidth?: number; fill?: string }): LegendItem {
   return {
     text,
@@ -257,7 +293,7 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
   for (const s of data.series) {
     const color = serverCountColor(s.serverCount);
     const base = WORKLOAD_POINT_STYLES[workloads.indexOf(s.workload) % WORKLOAD_POINT_STYLES.length]!;
-    const name = `${s.serverCount} server${s.serverCount === 1 ? '' : 's'}${multiWorkload ? ` · ${s.workload}` : ''}`;
+    const name = `${serversLabel(s.serverCount)}${multiWorkload ? ` · ${s.workload}` : ''}`;
     datasets.push({
       label: `${name} p99`,
       data: s.points.map((p) => toPt(p, p.p99Ms)),
@@ -313,7 +349,7 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
 
   const counts = [...new Set(data.series.map((s) => s.serverCount))];
   const legend: LegendItem[] = [
-    ...counts.map((n) => legendItem(`${n} server${n === 1 ? '' : 's'}`, { color: serverCountColor(n), pointStyle: 'rect' })),
+    ...counts.map((n) => legendItem(serversLabel(n), { color: serverCountColor(n), pointStyle: 'rect' })),
     ...(multiWorkload ? workloads.map((w, i) => legendItem(w, { color: TEXT, pointStyle: WORKLOAD_POINT_STYLES[i % WORKLOAD_POINT_STYLES.length]!, fill: BACKGROUND })) : []),
     legendItem('p99', { color: TEXT, pointStyle: 'line', lineWidth: 2.5 }),
     legendItem('p50', { color: TEXT, pointStyle: 'line', dash: P50_DASH }),
@@ -332,25 +368,12 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
     options: {
       parsing: false,
       scales: {
-        x: {
-          type: 'linear',
-          min: 0,
-          max: niceCeil(xMax),
-          title: { display: true, text: 'achieved throughput (ops/s)', font: { size: 15 } },
-          ticks: { callback: opsTickLabel },
-          grid: { color: GRID },
-        },
-        y: {
-          type: 'logarithmic',
-          ...logBounds([...datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), data.slo?.boundMs ?? 0]),
-          title: { display: true, text: 'latency (ms, log scale)', font: { size: 15 } },
-          ticks: { callback: logTickLabel, autoSkip: false },
-          grid: { color: GRID },
-        },
+        x: throughputAxis(xMax),
+        y: latencyAxis([...datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), data.slo?.boundMs ?? 0], 'latency (ms, log scale)'),
       },
       plugins: {
         ...titleOptions(data.title, data.subtitle),
-        legend: { position: 'top', labels: { usePointStyle: true, generateLabels: () => legend, padding: 14 } },
+        legend: topLegend(legend),
       },
     },
     plugins,
@@ -402,7 +425,7 @@ export async function renderPercentiles(data: PercentileData, size: ChartSize = 
           type: 'logarithmic',
           min: 1,
           max: xMax,
-          title: { display: true, text: 'percentile (log scale of 1 / (1 − p))', font: { size: 15 } },
+          title: axisTitle('percentile (log scale of 1 / (1 − p))'),
           afterBuildTicks: (axis: Scale) => {
             axis.ticks = PERCENTILE_TICKS.filter(([v]) => v <= xMax * 1.001).map(([v]) => ({ value: v }));
           },
@@ -412,13 +435,7 @@ export async function renderPercentiles(data: PercentileData, size: ChartSize = 
           },
           grid: { color: GRID },
         },
-        y: {
-          type: 'logarithmic',
-          ...logBounds(datasets.flatMap((d) => d.data.map((p) => p.y ?? 0))),
-          title: { display: true, text: 'latency (ms, log scale)', font: { size: 15 } },
-          ticks: { callback: logTickLabel, autoSkip: false },
-          grid: { color: GRID },
-        },
+        y: latencyAxis(datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), 'latency (ms, log scale)'),
       },
       plugins: {
         ...titleOptions(data.title, data.subtitle),
@@ -496,7 +513,7 @@ export async function renderScaling(data: ScalingData, size: ChartSize = DEFAULT
   if (datasets.some((d) => String(d.label).endsWith('ideal (linear)'))) {
     legend.push(legendItem('ideal linear scaling', { color: '#7f7f7f', pointStyle: 'line', dash: [2, 4] }));
   }
-  legend.push(...counts.map((n) => legendItem(`${n} server${n === 1 ? '' : 's'}`, { color: serverCountColor(n), pointStyle: 'circle' })));
+  legend.push(...counts.map((n) => legendItem(serversLabel(n), { color: serverCountColor(n), pointStyle: 'circle' })));
   if (data.lines.some((l) => l.points.some((p) => p.clientBound))) legend.push(legendItem('client-bound', { color: TEXT, pointStyle: 'crossRot' }));
   const anyStar = data.lines.some((l) => l.points.some((p) => !p.fromClosedLoop));
   const config: LineConfig = {
@@ -510,7 +527,7 @@ export async function renderScaling(data: ScalingData, size: ChartSize = DEFAULT
           type: 'linear',
           min: Math.min(...counts) - 0.3,
           max: Math.max(...counts) + 0.3,
-          title: { display: true, text: 'servers in the ring (count)', font: { size: 15 } },
+          title: axisTitle('servers in the ring (count)'),
           afterBuildTicks: (axis: Scale) => {
             axis.ticks = counts.map((v) => ({ value: v }));
           },
@@ -521,14 +538,14 @@ export async function renderScaling(data: ScalingData, size: ChartSize = DEFAULT
           type: 'linear',
           beginAtZero: true,
           suggestedMax: yMax * 1.08,
-          title: { display: true, text: 'maximum throughput (ops/s)', font: { size: 15 } },
+          title: axisTitle('maximum throughput (ops/s)'),
           ticks: { callback: opsTickLabel },
           grid: { color: GRID },
         },
       },
       plugins: {
         ...titleOptions(data.title, anyStar ? `${data.subtitle} · * = best open-loop step (no closed-loop max)` : data.subtitle),
-        legend: { position: 'top', labels: { usePointStyle: true, generateLabels: () => legend, padding: 14 } },
+        legend: topLegend(legend),
       },
     },
     plugins: [pointLabels('kvringScalingLabels', labels)],
@@ -596,7 +613,7 @@ export async function renderTimeline(data: TimelineData, size: ChartSize = DEFAU
     legendItem('throughput (ops/s, left)', { color: OPS_LINE, pointStyle: 'line' }),
     legendItem('p99 latency (ms, right)', { color: P99_LINE, pointStyle: 'line', dash: [6, 3] }),
     legendItem(`errors (${data.totalErrors} in total)`, { color: ERROR_RED, pointStyle: 'triangle' }),
-    ...counts.map((n) => legendItem(`steps with ${n} server${n === 1 ? '' : 's'}`, { color: withAlpha(serverCountColor(n), 0.35), pointStyle: 'rect' })),
+    ...counts.map((n) => legendItem(`steps with ${serversLabel(n)}`, { color: withAlpha(serverCountColor(n), 0.35), pointStyle: 'rect' })),
   ];
   const tMax = Math.max(1, ...data.points.map((p) => p.tSec));
   const yMax = Math.max(1, ...data.points.map((p) => p.opsPerSec));
@@ -606,20 +623,20 @@ export async function renderTimeline(data: TimelineData, size: ChartSize = DEFAU
     options: {
       parsing: false,
       scales: {
-        x: { type: 'linear', min: 0, max: Math.ceil(tMax), title: { display: true, text: 'time since start (s)', font: { size: 15 } }, grid: { color: GRID } },
+        x: { type: 'linear', min: 0, max: Math.ceil(tMax), title: axisTitle('time since start (s)'), grid: { color: GRID } },
         y: {
           type: 'linear',
           position: 'left',
           beginAtZero: true,
           suggestedMax: yMax * 1.1,
-          title: { display: true, text: 'throughput (ops/s)', font: { size: 15 } },
+          title: axisTitle('throughput (ops/s)'),
           ticks: { callback: opsTickLabel },
           grid: { color: GRID },
         },
         yLatency: {
           type: 'logarithmic',
           position: 'right',
-          title: { display: true, text: 'p99 latency (ms, log scale)', font: { size: 15 }, color: P99_LINE },
+          title: axisTitle('p99 latency (ms, log scale)', P99_LINE),
           ticks: { callback: logTickLabel, color: P99_LINE, autoSkip: false },
           grid: { display: false },
         },
@@ -627,7 +644,7 @@ export async function renderTimeline(data: TimelineData, size: ChartSize = DEFAU
       },
       plugins: {
         ...titleOptions(data.title, data.subtitle),
-        legend: { position: 'top', labels: { usePointStyle: true, generateLabels: () => legend, padding: 14 } },
+        legend: topLegend(legend),
       },
     },
     plugins: [xBands('kvringStepBands', bands), verticalMarkers('kvringEvents', events)],
@@ -683,7 +700,7 @@ export async function renderOverlay(data: OverlayData, size: ChartSize = DEFAULT
   }
   const counts = [...new Set([...data.baseline.series, ...data.candidate.series].map((s) => s.serverCount))].sort((a, b) => a - b);
   const legend: LegendItem[] = [
-    ...counts.map((n) => legendItem(`${n} server${n === 1 ? '' : 's'}`, { color: serverCountColor(n), pointStyle: 'rect' })),
+    ...counts.map((n) => legendItem(serversLabel(n), { color: serverCountColor(n), pointStyle: 'rect' })),
     legendItem(`baseline: ${data.baselineLabel}`, { color: '#777777', pointStyle: 'line', dash: [7, 5] }),
     legendItem(`candidate: ${data.candidateLabel}`, { color: TEXT, pointStyle: 'line', lineWidth: 2.5 }),
   ];
@@ -694,25 +711,12 @@ export async function renderOverlay(data: OverlayData, size: ChartSize = DEFAULT
     options: {
       parsing: false,
       scales: {
-        x: {
-          type: 'linear',
-          min: 0,
-          max: niceCeil(Math.max(1, ...allX) * 1.06),
-          title: { display: true, text: 'achieved throughput (ops/s)', font: { size: 15 } },
-          ticks: { callback: opsTickLabel },
-          grid: { color: GRID },
-        },
-        y: {
-          type: 'logarithmic',
-          ...logBounds(datasets.flatMap((d) => d.data.map((p) => p.y ?? 0))),
-          title: { display: true, text: 'p99 latency (ms, log scale)', font: { size: 15 } },
-          ticks: { callback: logTickLabel, autoSkip: false },
-          grid: { color: GRID },
-        },
+        x: throughputAxis(Math.max(1, ...allX) * 1.06),
+        y: latencyAxis(datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), 'p99 latency (ms, log scale)'),
       },
       plugins: {
         ...titleOptions(data.title, data.subtitle),
-        legend: { position: 'top', labels: { usePointStyle: true, generateLabels: () => legend, padding: 14 } },
+        legend: topLegend(legend),
       },
     },
     plugins: [verticalMarkers('kvringOverlayMaxima', markers.sort((a, b) => a.value - b.value))],

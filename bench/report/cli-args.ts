@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import yargs, { type Options } from 'yargs';
 import { ReportUsageError } from './errors.js';
 
@@ -75,4 +76,20 @@ export function reportFailure(err: unknown): number {
   }
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return 2;
+}
+
+/**
+ * The entry point of a command: when `moduleUrl` is the script node was started with, runs `main`
+ * with the command-line arguments and sets the exit code it returns (or reportFailure's).
+ */
+export function runIfMain(moduleUrl: string, main: (args: string[]) => Promise<number>): void {
+  if (process.argv[1] !== fileURLToPath(moduleUrl)) return;
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.exitCode = reportFailure(err);
+    },
+  );
 }

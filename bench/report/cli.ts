@@ -1,6 +1,5 @@
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { flagTable, parseCliArgs, reportFailure, type OptionSpec } from './cli-args.js';
+import { flagTable, parseCliArgs, runIfMain, type OptionSpec } from './cli-args.js';
 import { ReportUsageError } from './errors.js';
 import { readRuns } from './load-results.js';
 import { writeReports } from './render.js';
@@ -48,13 +47,4 @@ export function reportFlagTable(): string {
   return flagTable(REPORT_OPTIONS);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  runReport(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.exitCode = reportFailure(err);
-    },
-  );
-}
+runIfMain(import.meta.url, runReport);

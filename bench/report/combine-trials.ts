@@ -15,12 +15,12 @@ export function combineTrials(runs: readonly RunResult[]): RunResult {
   const steps: RunResult['steps'] = [];
   const intervals: RunResult['intervals'] = [];
   const events: RunResult['events'] = [];
-  const indexMaps: Map<number, number>[] = [];
+  /** The first run's old → new step indexes: its SLO block is the one kept. */
+  const firstIndexMap = new Map<number, number>();
   let trialOffset = 0;
   let timeOffsetSec = 0;
-  for (const run of runs) {
-    const indexMap = new Map<number, number>();
-    indexMaps.push(indexMap);
+  for (const [i, run] of runs.entries()) {
+    const indexMap = i === 0 ? firstIndexMap : new Map<number, number>();
     let maxTrial = -1;
     for (const step of run.steps) {
       indexMap.set(step.index, steps.length);
@@ -42,12 +42,7 @@ export function combineTrials(runs: readonly RunResult[]): RunResult {
     timeOffsetSec += lastT;
   }
   const labels = [...new Set(runs.map((r) => r.label))];
-  const slo = first.slo
-    ? {
-        ...first.slo,
-        points: first.slo.points.map((p) => ({ ...p, stepIndex: p.stepIndex === null ? null : (indexMaps[0]!.get(p.stepIndex) ?? null) })),
-      }
-    : null;
+  const slo = remapSlo(first.slo, firstIndexMap);
   return {
     ...first,
     label: labels.length === 1 ? labels[0]! : labels.join('+'),
@@ -81,8 +76,11 @@ export function dropFirstTrials(run: RunResult, k: number): RunResult {
     const stepIndex = indexMap.get(iv.stepIndex);
     return stepIndex === undefined ? [] : [{ ...iv, stepIndex }];
   });
-  const slo = run.slo
-    ? { ...run.slo, points: run.slo.points.map((p) => ({ ...p, stepIndex: p.stepIndex === null ? null : (indexMap.get(p.stepIndex) ?? null) })) }
-    : null;
-  return { ...run, steps, intervals, slo };
+  return { ...run, steps, intervals, slo: remapSlo(run.slo, indexMap) };
+}
+
+/** The SLO block with its step indexes renumbered by `indexMap` (steps left out become null). */
+function remapSlo(slo: RunResult['slo'], indexMap: ReadonlyMap<number, number>): RunResult['slo'] {
+  if (!slo) return null;
+  return { ...slo, points: slo.points.map((p) => ({ ...p, stepIndex: p.stepIndex === null ? null : (indexMap.get(p.stepIndex) ?? null) })) };
 }

@@ -1,6 +1,7 @@
-import type { RunResult, StepResult } from '../results.js';
-import { formatOps, scalingData } from './chart-data.js';
+import { totalErrors, type RunResult, type StepResult } from '../results.js';
+import { formatMs, formatOps, scalingData } from './chart-data.js';
 import { serverCountColor } from './colors.js';
+import { serversLabel } from './step-groups.js';
 
 // index.html of a results folder: the charts, the summary table, the SLO, the configuration and
 // the machine. A pure function of the run and the chart file names; self-contained (inline CSS,
@@ -19,19 +20,13 @@ export function escapeHtml(text: string): string {
 }
 
 function ms(us: number): string {
-  const v = us / 1000;
-  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3);
+  return formatMs(us / 1000);
 }
 
 function level(step: StepResult): string {
   if (step.phase === 'max') return 'max (closed loop)';
   if (step.loadFraction !== null) return `${Math.round(step.loadFraction * 1000) / 10}%`;
   return 'fixed rate';
-}
-
-function errorsOf(step: StepResult): number {
-  const e = step.errors;
-  return e.timeout + e.connection + e.errorReply + e.wrongValue;
 }
 
 function stepRow(step: StepResult): string {
@@ -50,7 +45,7 @@ function stepRow(step: StepResult): string {
     ms(l.p99Us),
     ms(l.p999Us),
     ms(l.maxUs),
-    String(errorsOf(step)),
+    String(totalErrors(step.errors)),
     cb ? `<span class="warn" title="${escapeHtml(step.client.causes.join('; '))}">client-bound</span>` : '',
   ];
   return `<tr${cb ? ' class="cb"' : ''}>${cells.map((c, i) => (i >= 5 && i <= 12 ? `<td class="num">${c}</td>` : `<td>${c}</td>`)).join('')}</tr>`;
@@ -85,7 +80,7 @@ export function renderIndexHtml(result: RunResult, charts: ChartRef[]): string {
   const title = `kvring bench: ${result.label || result.target} — ${result.startedAt.slice(0, 19).replace('T', ' ')}`;
   const scaling = scalingData(result);
   const headline = scaling.lines
-    .map((line) => `<li><b>${escapeHtml(line.workload)}</b>: ${line.points.map((p) => `${p.serverCount} server${p.serverCount === 1 ? '' : 's'} <b>${formatOps(p.opsPerSec)}</b> ops/s${p.clientBound ? ' (client-bound)' : ''}`).join(' · ')}</li>`)
+    .map((line) => `<li><b>${escapeHtml(line.workload)}</b>: ${line.points.map((p) => `${serversLabel(p.serverCount)} <b>${formatOps(p.opsPerSec)}</b> ops/s${p.clientBound ? ' (client-bound)' : ''}`).join(' · ')}</li>`)
     .join('');
   const clientBound = result.steps.filter((s) => s.client.clientBound);
   const slo = result.slo

@@ -29,13 +29,17 @@ export function stepKey(step: StepResult): string {
   return `${step.workload}|${step.serverCount}|${step.mode}|${levelOf(step)}`;
 }
 
+/** "1 server", "3 servers". */
+export function serversLabel(count: number): string {
+  return `${count} server${count === 1 ? '' : 's'}`;
+}
+
 export function stepLabel(step: Pick<StepResult, 'workload' | 'serverCount' | 'phase' | 'loadFraction' | 'targetOpsPerSec'>): string {
-  const servers = `${step.serverCount} server${step.serverCount === 1 ? '' : 's'}`;
   let level: string;
   if (step.phase === 'max') level = 'max (closed loop)';
   else if (step.loadFraction !== null) level = `${round(step.loadFraction * 100, 1)}% load`;
   else level = step.targetOpsPerSec === null ? 'unpaced' : `${step.targetOpsPerSec} ops/s`;
-  return `${step.workload} · ${servers} · ${level}`;
+  return `${step.workload} · ${serversLabel(step.serverCount)} · ${level}`;
 }
 
 /** Groups steps by identity, in order of first appearance, trials sorted. */
