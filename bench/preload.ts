@@ -4,6 +4,7 @@
 
 import type { Ring } from '../client/ring.js';
 import { ReplyScanner } from '../server/protocol/decoder.js';
+import { KvError } from '../server/protocol/errors.js';
 import { writeKey, Prng } from './keygen.js';
 import type { ConnectionListener, LoadConnection } from './load-connection.js';
 import { constantValue, type VerifyState } from './load-step.js';
@@ -26,12 +27,8 @@ export interface PreloadOutcome {
   errors: number;
 }
 
-export class PreloadFailedError extends Error {
+export class PreloadFailedError extends KvError {
   readonly code = 'KV_ERR_BENCH_PRELOAD';
-  constructor(message: string) {
-    super(message);
-    this.name = 'PreloadFailedError';
-  }
 }
 
 /** Writes `keys` through `conns` (per ring server); rejects if a connection fails or stalls. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { KvError } from './protocol/errors.js';
 
 // The one way to start a kvring server as a child process: tests, the local cluster script and
 // the bench harness all come through here. The child prints one JSON ready line on stdout once
@@ -46,11 +47,13 @@ export interface RunningServer {
   stderrText(): string;
 }
 
-export class ServerStartError extends Error {
+export class ServerStartError extends KvError {
   readonly code = 'KV_ERR_SERVER_START';
-  constructor(message: string, readonly stderr: string) {
+  constructor(
+    message: string,
+    readonly stderr: string,
+  ) {
     super(message);
-    this.name = 'ServerStartError';
   }
 }
 
