@@ -1,5 +1,6 @@
 import type { RunResult, StepResult } from './results.js';
 import { CompareMismatchError } from './report/errors.js';
+import { DISTURBED_STEAL_FRACTION, disturbedBySteal } from './steal.js';
 import { groupSteps, type StepGroup } from './report/step-groups.js';
 import { bootstrapMedianRatio, detectableShift, mannWhitneyU, median, seededRandom, smallestOneSidedP, stdev, type RatioInterval } from './stats.js';
 
@@ -54,7 +55,7 @@ export interface CompareOptions {
 
 export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
   maxRegression: 0.05,
-  maxSteal: 0.05,
+  maxSteal: DISTURBED_STEAL_FRACTION,
   alpha: 0.05,
   minTrials: 3,
   failUntested: false,
@@ -231,7 +232,7 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
   const options: CompareOptions = { ...DEFAULT_COMPARE_OPTIONS, ...partial };
   const thresholds = thresholdsFor(options);
   const random = seededRandom(options.seed);
-  const disturbed = (s: StepResult): boolean => options.maxSteal !== null && typeof s.stealFraction === 'number' && s.stealFraction > options.maxSteal;
+  const disturbed = (s: StepResult): boolean => disturbedBySteal(s.stealFraction, options.maxSteal);
   const leftOut = { baseline: baseline.steps.filter(disturbed).length, candidate: candidate.steps.filter(disturbed).length };
   const baseGroups = groupSteps(baseline.steps.filter((s) => !disturbed(s)));
   const candGroups = new Map(groupSteps(candidate.steps.filter((s) => !disturbed(s))).map((g) => [g.key, g]));

@@ -6,7 +6,6 @@ import { Worker } from 'node:worker_threads';
 import type { Histogram } from 'hdr-histogram-js';
 import { canonicalNodeIds } from '../client/ring.js';
 import { aggregateStep, type StepHistograms } from './aggregate.js';
-import { DEFAULT_COMPARE_OPTIONS } from './compare.js';
 import type { NodeTransition } from './chaos.js';
 import type { BenchConfig } from './config.js';
 import { WorkerFailedError } from './errors.js';
@@ -16,7 +15,7 @@ import type { PlannedStep } from './plan.js';
 import type { IntervalPoint, RunResult, StepResult } from './results.js';
 import { requestsFor } from './schedule.js';
 import { cpuUsBetween, sampleCpu } from './server-cpu.js';
-import { readCpuTicks, stealFraction, type CpuTicks } from './steal.js';
+import { disturbedBySteal, readCpuTicks, stealFraction, type CpuTicks } from './steal.js';
 import { isDeleteOnly, needsKeySpacePreload } from './workload.js';
 
 export interface CoordinatorHooks {
@@ -38,9 +37,6 @@ export interface PlanOutcome {
   /** A failure that ended the run early (a worker crashed, a preload failed); the steps before it are kept. */
   failure: Error | null;
 }
-
-/** Steal share above which --steal_retries measures a step again: compare's default --max_steal. */
-const STEAL_RETRY_FRACTION = DEFAULT_COMPARE_OPTIONS.maxSteal ?? 0.05;
 
 /** Closed-loop DELETE steps preload this many keys per second of step when no probe is known yet. */
 const FALLBACK_DELETE_RATE = 300_000;
@@ -408,7 +404,7 @@ export class Coordinator {
           steps.push(step);
           histograms.push(h);
           this.hooks.onStepDone?.(step);
-          const disturbed = step.stealFraction != null && step.stealFraction > STEAL_RETRY_FRACTION;
+          const disturbed = disturbedBySteal(step.stealFraction);
           if (disturbed && attempt < config.stealRetries && !signal.aborted) {
             // Kept in the results (compare leaves it out); the step is measured again.
             events.push({ tSec: this.elapsedSec(), kind: 'steal-retry', detail: `step ${planned.index} (${planned.workload.name}): ${(step.stealFraction! * 100).toFixed(0)}% of the CPU stolen by the hypervisor, measuring it again` });

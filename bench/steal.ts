@@ -33,6 +33,17 @@ export function readCpuTicks(): CpuTicks | null {
   }
 }
 
+/**
+ * Steal share above which a step counts as disturbed: compare leaves it out (default --max_steal),
+ * --steal_retries measures it again, the summary calls it out.
+ */
+export const DISTURBED_STEAL_FRACTION = 0.05;
+
+/** A step whose steal share is known and above `limit` (null: no limit, nothing is disturbed). */
+export function disturbedBySteal(stealFraction: number | null | undefined, limit: number | null = DISTURBED_STEAL_FRACTION): boolean {
+  return limit !== null && typeof stealFraction === 'number' && stealFraction > limit;
+}
+
 /** Share of all CPU time between two readings that was stolen (0..1); null when unknown or no time passed. */
 export function stealFraction(before: CpuTicks | null, after: CpuTicks | null): number | null {
   if (before === null || after === null) return null;

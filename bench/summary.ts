@@ -1,6 +1,6 @@
 // The terminal summary of a run: a RunResult in, a string out (no colour codes, fits 120 columns).
 
-import { DEFAULT_COMPARE_OPTIONS } from './compare.js';
+import { DISTURBED_STEAL_FRACTION, disturbedBySteal } from './steal.js';
 import { totalErrors, type RunResult, type StepResult } from './results.js';
 
 function fmtOps(x: number | null): string {
@@ -16,9 +16,6 @@ export function fmtUs(us: number): string {
   if (us < 1_000_000) return `${(us / 1000).toFixed(us < 10_000 ? 2 : 1)}ms`;
   return `${(us / 1_000_000).toFixed(2)}s`;
 }
-
-/** Steal above this share of the machine's CPU is called out (compare's default --max_steal). */
-const STEAL_NOTE_FRACTION = DEFAULT_COMPARE_OPTIONS.maxSteal ?? 0.05;
 
 /** Server CPU per request: one decimal below 10 µs, '-' when unknown. */
 function fmtCpu(us: number | null | undefined): string {
@@ -68,11 +65,11 @@ export function formatSummary(result: RunResult, runDir: string | null): string 
   out.push('Latency counts from each request\'s intended send time (coordinated omission corrected); "svc p99" from its actual send.');
   if (result.steps.some((s) => typeof s.serverCpuUsPerRequest === 'number')) out.push('"cpu/req": CPU time the servers spent per request (all their threads, from /proc).');
 
-  const stolen = result.steps.filter((s) => typeof s.stealFraction === 'number' && s.stealFraction > STEAL_NOTE_FRACTION);
+  const stolen = result.steps.filter((s) => disturbedBySteal(s.stealFraction));
   if (stolen.length > 0) {
     const worst = Math.max(...stolen.map((s) => s.stealFraction!));
     out.push(
-      `steal: in ${stolen.length} step(s) the hypervisor gave more than ${STEAL_NOTE_FRACTION * 100}% of this machine's CPU to other tenants (worst ${(worst * 100).toFixed(0)}%): ` +
+      `steal: in ${stolen.length} step(s) the hypervisor gave more than ${DISTURBED_STEAL_FRACTION * 100}% of this machine's CPU to other tenants (worst ${(worst * 100).toFixed(0)}%): ` +
         'their numbers describe a neighbour as much as the servers (compare leaves such trials out).',
     );
   }

@@ -7,7 +7,8 @@ import { mean, median, quantile, stdev } from '../bench/stats.js';
 import { flagTable, parseCliArgs, runIfMain, type OptionSpec } from '../bench/report/cli-args.js';
 import { ReportUsageError } from '../bench/report/errors.js';
 import { readRuns } from '../bench/report/load-results.js';
-import { DEFAULT_COMPARE_OPTIONS, METRICS } from '../bench/compare.js';
+import { METRICS } from '../bench/compare.js';
+import { disturbedBySteal } from '../bench/steal.js';
 
 // Proves the CI gate on this machine: how often does `npm run compare` fail (exit 1) when nothing
 // changed (false alarms), and how often when the server really got slower (detection)?
@@ -195,8 +196,7 @@ async function main(args: string[]): Promise<number> {
   }
 
   // Every measured trial after the warm-up, per build: the size of B's change and the noise.
-  // "kept": the trials compare judged (steal at most --max_steal, compare's default: this script does not pass it).
-  const maxSteal = DEFAULT_COMPARE_OPTIONS.maxSteal ?? 1;
+  // "kept": the trials compare judged (this script leaves --max_steal at its default).
   type Trials = { throughput: number[]; serverCpu: number[]; keptThroughput: number[]; keptServerCpu: number[]; steal: number[] };
   const empty = (): Trials => ({ throughput: [], serverCpu: [], keptThroughput: [], keptServerCpu: [], steal: [] });
   const trials: Record<Role, Trials> = { A: empty(), A2: empty(), B: empty() };
@@ -205,7 +205,7 @@ async function main(args: string[]): Promise<number> {
       for (const { result: r } of await readRuns(join(out, 'runs', role, blockName(block)))) {
         for (const s of r.steps) {
           if (s.trial < skipTrials) continue;
-          const kept = !(typeof s.stealFraction === 'number' && s.stealFraction > maxSteal);
+          const kept = !disturbedBySteal(s.stealFraction);
           trials[role].throughput.push(s.achievedOpsPerSec);
           if (kept) trials[role].keptThroughput.push(s.achievedOpsPerSec);
           if (typeof s.stealFraction === 'number') trials[role].steal.push(s.stealFraction);
@@ -250,7 +250,7 @@ async function main(args: string[]): Promise<number> {
       `throughput ${pct(tpEffect)} (A ${Math.round(median(trials.A.throughput))} ops/s, B ${Math.round(median(trials.B.throughput))} ops/s).`,
     `Noise of single trials (coefficient of variation, A / A′ / B): throughput ${pct(cv(trials.A.throughput))} / ${pct(cv(trials.A2.throughput))} / ${pct(cv(trials.B.throughput))}; ` +
       `server CPU per request ${pct(cv(trials.A.serverCpu))} / ${pct(cv(trials.A2.serverCpu))} / ${pct(cv(trials.B.serverCpu))}. ` +
-      `Trials with more than 5% steal (left out by compare): ${roles.map((r) => trials[r].steal.filter((x) => x > maxSteal).length).reduce((x, y) => x + y, 0)} of ${roles.map((r) => trials[r].throughput.length).reduce((x, y) => x + y, 0)}; ` +
+      `Trials with more than 5% steal (left out by compare): ${roles.map((r) => trials[r].steal.filter((x) => disturbedBySteal(x)).length).reduce((x, y) => x + y, 0)} of ${roles.map((r) => trials[r].throughput.length).reduce((x, y) => x + y, 0)}; ` +
       `noise of the trials kept: throughput ${pct(cv(trials.A.keptThroughput))} / ${pct(cv(trials.A2.keptThroughput))} / ${pct(cv(trials.B.keptThroughput))}, ` +
       `server CPU per request ${pct(cv(trials.A.keptServerCpu))} / ${pct(cv(trials.A2.keptServerCpu))} / ${pct(cv(trials.B.keptServerCpu))}.`,
     '',
