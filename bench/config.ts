@@ -6,6 +6,7 @@ import yargs, { type Options } from 'yargs';
 import { availableParallelism } from 'node:os';
 import { parseChaos, type ChaosAction } from './chaos.js';
 import { BenchConfigError } from './errors.js';
+import { canonicalAddress } from '../protocol/address.js';
 import { KEY_DISTRIBUTIONS, type KeyDistribution } from './keygen.js';
 import type { LoadMode, TargetKind } from './results.js';
 import { parseSlo, type SloObjective } from './slo.js';
@@ -198,14 +199,13 @@ function numberList(name: string, text: string): number[] {
   return values;
 }
 
-/** "host:port" with a port from 1 to 65535. */
-export function parseAddress(text: string): string {
-  const m = /^(.+):(\d+)$/.exec(text.trim());
-  const port = m === null ? NaN : Number(m[2]);
-  if (m === null || !(port >= 1 && port <= 65535)) {
-    throw new BenchConfigError(`--servers entry "${text}" is not host:port (e.g. 127.0.0.1:7001)`);
+/** One --servers entry in its canonical "host:port" form (the one address parser, named for the flag). */
+export function parseServerEntry(text: string): string {
+  try {
+    return canonicalAddress(text);
+  } catch (err) {
+    throw new BenchConfigError(`--servers entry: ${(err as Error).message}`);
   }
-  return `${m[1]}:${port}`;
 }
 
 function parseValueSize(text: string): [number, number] {
@@ -223,7 +223,7 @@ type Argv = { [K in OptionName]?: unknown };
 /** Turns parsed flags into a validated BenchConfig; throws BenchConfigError naming the flag. */
 export function toConfig(a: Argv): BenchConfig {
   const str = (name: OptionName): string => (typeof a[name] === 'string' ? (a[name] as string) : '');
-  const servers = str('servers') === '' ? [] : str('servers').split(',').map((s) => s.trim()).filter((s) => s !== '').map(parseAddress);
+  const servers = str('servers') === '' ? [] : str('servers').split(',').map((s) => s.trim()).filter((s) => s !== '').map(parseServerEntry);
   if (str('servers') !== '' && servers.length === 0) throw new BenchConfigError('--servers is empty: give host:port,host:port');
   if (new Set(servers).size !== servers.length) throw new BenchConfigError('--servers lists the same address twice');
   const target: TargetKind = servers.length > 0 ? 'external' : (str('target') as TargetKind);

@@ -1,7 +1,7 @@
 // Failures of a bench run, one class each, with a stable code (README "Bench errors" lists them)
 // and a message that says what to do. The CLI prints `code: message` and exits non-zero.
 
-import { KvError } from '../server/protocol/errors.js';
+import { KvError } from '../errors/kv-error.js';
 
 export abstract class BenchError extends KvError {
   abstract readonly code: string;

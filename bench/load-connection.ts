@@ -3,7 +3,7 @@
 // across reads. What happens with replies is the listener's business (bench/load-step.ts).
 
 import { connect, type Socket } from 'node:net';
-import { RespWriter } from '../server/protocol/encoder.js';
+import { RespWriter } from '../protocol/encoder.js';
 
 export interface ConnectionListener {
   /** `length` bytes arrived in `buf` (reused for the next read: consume or copy now). */

@@ -10,8 +10,8 @@
 
 import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import type { Ring } from '../client/ring.js';
-import { ReplyScanner } from '../server/protocol/decoder.js';
-import { ProtocolError } from '../server/protocol/errors.js';
+import { ReplyScanner } from '../protocol/decoder.js';
+import { ProtocolError } from '../protocol/errors.js';
 import { LatencyRecorder } from './histogram.js';
 import { createKeyGenerator, deriveSeed, keyWidth, Prng, writeKey, type KeyGenerator } from './keygen.js';
 import type { ConnectionListener, LoadConnection } from './load-connection.js';
@@ -22,15 +22,13 @@ import { RequestQueue } from './request-queue.js';
 import { OpenLoopSchedule, requestsFor } from './schedule.js';
 import type { Ticker } from './ticker.js';
 import { emptyErrors, ERROR_KINDS, OPERATIONS, type ErrorCounts } from './results.js';
+import { RESP_BULK as TYPE_BULK, RESP_ERROR as TYPE_ERROR, RESP_INTEGER as TYPE_INTEGER } from '../protocol/resp.js';
 
 const KIND_TIMEOUT = 0;
 const KIND_CONNECTION = 1;
 const KIND_ERROR_REPLY = 2;
 const KIND_WRONG_VALUE = 3;
 
-const TYPE_ERROR = 0x2d;
-const TYPE_BULK = 0x24;
-const TYPE_INTEGER = 0x3a;
 
 /** --verify states of a key (≥ 0 is the version last written). */
 export const KEY_UNKNOWN = -2;

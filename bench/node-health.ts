@@ -5,7 +5,7 @@
 // continued server), then reports it up. A TCP connect alone is no proof of life: the kernel
 // accepts connections for a SIGSTOPped process, so only a PONG brings a server back.
 
-import { sendCommand } from './admin.js';
+import { sendCommand } from '../protocol/one-shot.js';
 
 /** Pause between probes of a down server. */
 const PROBE_INTERVAL_MS = 100;

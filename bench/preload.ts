@@ -3,12 +3,13 @@
 // connections and the step's ring, so every key lands where the step will look for it.
 
 import type { Ring } from '../client/ring.js';
-import { ReplyScanner } from '../server/protocol/decoder.js';
-import { KvError } from '../server/protocol/errors.js';
+import { ReplyScanner } from '../protocol/decoder.js';
+import { KvError } from '../errors/kv-error.js';
 import { writeKey, Prng } from './keygen.js';
 import type { ConnectionListener, LoadConnection } from './load-connection.js';
 import { constantValue, type VerifyState } from './load-step.js';
 import { encodeRequest, OP_PUT, writeVerifyValue } from './request-encoder.js';
+import { RESP_ERROR } from '../protocol/resp.js';
 
 /** Requests in flight per connection while preloading. */
 const PRELOAD_WINDOW = 64;
@@ -115,7 +116,7 @@ export function preload(
         for (;;) {
           const n = scanner.scan(data, pos, end);
           if (n < 0) break;
-          if (scanner.kind === 0x2d) errors++;
+          if (scanner.kind === RESP_ERROR) errors++;
           else replies++;
           outstanding.set(c, (outstanding.get(c) ?? 1) - 1);
           pos = n;

@@ -2,7 +2,7 @@
 // Hot path: the fixed part of each command is pre-encoded, the key and value are copied in;
 // no strings and no allocation per request.
 
-import type { RespWriter } from '../server/protocol/encoder.js';
+import type { RespWriter } from '../protocol/encoder.js';
 
 export const OP_PUT = 0;
 export const OP_GET = 1;

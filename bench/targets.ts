@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { spawnServer, type RunningServer } from '../server/spawn.js';
-import { sendCommand } from './admin.js';
+import { sendCommand } from '../protocol/one-shot.js';
 import type { BenchConfig } from './config.js';
 import { RedisNotInstalledError, TargetStartError, TargetUnreachableError } from './errors.js';
 import type { TargetKind } from './results.js';

@@ -3,7 +3,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Ring } from '../client/ring.js';
-import { splitAddress } from './admin.js';
+import { parseAddress } from '../protocol/address.js';
 import { LoadConnection } from './load-connection.js';
 import { createDelayMonitor, DELETE_KEY_WIDTH, deletePrefix, KEY_PREFIX, LoadStep, VerifyState, type StepEnvironment } from './load-step.js';
 import type { MainToWorker, StepSpec, WorkerSettings, WorkerToMain } from './messages.js';
@@ -51,7 +51,7 @@ async function connectionsFor(ring: Ring): Promise<LoadConnection[][]> {
   ring.nodes.forEach((address, s) => {
     let list = pool.get(address);
     if (list === undefined) {
-      const [host, portNumber] = splitAddress(address);
+      const { host, port: portNumber } = parseAddress(address);
       list = Array.from({ length: settings.connections }, () => new LoadConnection(host, portNumber, settings.pipeline));
       pool.set(address, list);
     }

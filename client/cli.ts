@@ -9,7 +9,8 @@ import yargs from 'yargs';
 import { isUtf8 } from 'node:buffer';
 import { KvCluster } from './cluster.js';
 import { NoServersError, ServerAddressError, isUnreachable, NoLiveServerError } from './errors.js';
-import { formatAddress, parseAddress, resolveServers } from './servers-file.js';
+import { canonicalAddress } from '../protocol/address.js';
+import { resolveServers } from './servers-file.js';
 
 export const EXIT_OK = 0;
 export const EXIT_NOT_FOUND = 1;
@@ -182,7 +183,7 @@ async function runVerb(settings: Settings, cluster: KvCluster): Promise<Outcome>
 /** The servers END/PING address: --all-servers, --server, or the only one. */
 function targets(settings: Settings, cluster: KvCluster, verb: string, allByDefault: boolean): string[] {
   if (settings.server !== undefined) {
-    const server = formatAddress(parseAddress(settings.server));
+    const server = canonicalAddress(settings.server);
     if (!cluster.servers.includes(server)) {
       throw new UsageError(`--server ${settings.server} is not one of the servers (${cluster.servers.join(', ')})`);
     }

@@ -31,7 +31,7 @@ import {
   describeReply,
   isUnreachable,
 } from './errors.js';
-import { formatAddress, parseAddress } from './servers-file.js';
+import { canonicalAddress, parseAddress } from '../protocol/address.js';
 
 export interface ClusterOptions extends Omit<ConnectionOptions, 'autoReconnect' | 'reconnectBaseDelayMs' | 'reconnectMaxDelayMs'> {
   /** Persistent connections per server, used round-robin (default 1; pipelining makes 1 enough for most loads). */
@@ -158,7 +158,7 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
   constructor(servers: readonly string[], options: ClusterOptions = {}) {
     super();
     if (servers.length === 0) throw new ServerAddressError('a cluster needs at least one server: pass ["host:port", ...]');
-    const canonical = servers.map((s) => formatAddress(parseAddress(s)));
+    const canonical = servers.map(canonicalAddress);
     this.ring = options.router ? options.router(canonical) : new Ring(canonical, options.ring);
     this.servers = this.ring.nodes;
     const perServer = wholeNumber('connectionsPerServer', options.connectionsPerServer ?? DEFAULTS.connectionsPerServer, 1);
@@ -477,7 +477,7 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
   }
 
   private node(server: string): Node {
-    const index = this.ring.indexOf(formatAddress(parseAddress(server)));
+    const index = this.ring.indexOf(canonicalAddress(server));
     if (index < 0) {
       throw new ServerAddressError(`${server} is not one of this cluster's servers (${this.servers.join(', ')})`);
     }

@@ -15,15 +15,15 @@
 
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { ReplyDecoder, type RespValue } from '../server/protocol/decoder.js';
-import { RespWriter, type CommandArg } from '../server/protocol/encoder.js';
-import { ReplyError } from '../server/protocol/errors.js';
+import { ReplyDecoder, type RespValue } from '../protocol/decoder.js';
+import { RespWriter, type CommandArg } from '../protocol/encoder.js';
+import { ReplyError } from '../protocol/errors.js';
 import { backoffDelayMs } from './backoff.js';
 import { ClientClosedError, ConnectionError, InvalidOptionError, TimeoutError } from './errors.js';
 import { Fifo } from './fifo.js';
 
-export type { RespValue } from '../server/protocol/decoder.js';
-export type { CommandArg } from '../server/protocol/encoder.js';
+export type { RespValue } from '../protocol/decoder.js';
+export type { CommandArg } from '../protocol/encoder.js';
 
 export interface ConnectionOptions {
   /** Time a request may wait for its reply, ms (default 2000). Overridable per request. */

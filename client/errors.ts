@@ -1,10 +1,12 @@
 // Every failure the client library reports, one class each, with a stable `code` that programs
 // can branch on and a message that says what to do. Reply and protocol errors come from the one
-// RESP codec (server/protocol/errors.ts) and are re-exported here so callers import from one place.
+// RESP codec (protocol/errors.ts), address errors from the one address parser (protocol/address.ts);
+// both are re-exported here so callers import from one place.
 
-import { KvError } from '../server/protocol/errors.js';
+import { KvError } from '../errors/kv-error.js';
 
-export { ProtocolError, ReplyError } from '../server/protocol/errors.js';
+export { ProtocolError, ReplyError } from '../protocol/errors.js';
+export { ServerAddressError } from '../protocol/address.js';
 
 /**
  * No reply within the request timeout. The connection it was sent on has been closed and is
@@ -74,11 +76,6 @@ export class ClientClosedError extends KvError {
 /** A client option that cannot be used; the message names the option and the accepted range. */
 export class InvalidOptionError extends KvError {
   readonly code = 'KV_ERR_INVALID_OPTION';
-}
-
-/** A server address or server list that cannot be used; the message names the input. */
-export class ServerAddressError extends KvError {
-  readonly code = 'KV_ERR_SERVER_ADDRESS';
 }
 
 /** No servers were given and no running local cluster was found. */

@@ -11,7 +11,7 @@
 // Every process and thread builds the same table from the same set of ids: ids are sorted first and
 // only ids' hashes, never their positions in the caller's list, decide the placement.
 
-import { KvError } from '../server/protocol/errors.js';
+import { KvError } from '../errors/kv-error.js';
 import { fmix32, hash32, hashBytes, hashString } from './hash.js';
 
 /**

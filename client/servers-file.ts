@@ -3,17 +3,13 @@
 
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { canonicalAddress } from '../protocol/address.js';
 import { NoServersError, ServerAddressError } from './errors.js';
 
 /** Default cluster file, relative to the current directory. */
 export const DEFAULT_CLUSTER_FILE = '.kvring/cluster.json';
 /** Environment variable that overrides the cluster file's location. */
 export const CLUSTER_FILE_ENV = 'KVRING_CLUSTER_FILE';
-
-export interface ServerAddress {
-  host: string;
-  port: number;
-}
 
 /** What `npm run cluster` writes: enough for clients to connect and for humans to find things. */
 export interface ClusterFile {
@@ -30,24 +26,6 @@ export interface ClusterFile {
 }
 
 /**
- * Parses "host:port" (IPv6 as "[::1]:7001"). Throws ServerAddressError naming the input.
- */
-export function parseAddress(text: string): ServerAddress {
-  const trimmed = text.trim();
-  const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(trimmed);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port < 1 || port > 65535) {
-    throw new ServerAddressError(`"${text}" is not a server address; write host:port, e.g. 127.0.0.1:7001`);
-  }
-  return { host: match[1] ?? match[2]!, port };
-}
-
-/** Canonical "host:port" text of an address (IPv6 hosts in brackets). */
-export function formatAddress(address: ServerAddress): string {
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
-}
-
-/**
  * Parses a comma-separated server list ("127.0.0.1:7001,127.0.0.1:7002") into canonical
  * "host:port" strings. Throws ServerAddressError on an empty list, a bad entry or a duplicate.
  */
@@ -56,7 +34,7 @@ export function parseServerList(text: string): string[] {
   if (entries.length === 0) {
     throw new ServerAddressError(`the server list "${text}" is empty; write host:port,host:port,...`);
   }
-  const servers = entries.map((entry) => formatAddress(parseAddress(entry)));
+  const servers = entries.map(canonicalAddress);
   const seen = new Set<string>();
   for (const server of servers) {
     if (seen.has(server)) throw new ServerAddressError(`${server} is listed twice in "${text}"; list each server once`);

@@ -1,55 +1,12 @@
-import type { RespWriter } from './protocol/encoder.js';
-import type { Store } from './store.js';
+import type { RespWriter } from '../protocol/encoder.js';
 import type { ServerConfig } from './config.js';
-import type { Logger } from './log.js';
-import { infoText, type InfoSource } from './info.js';
+import type { ClientState, CommandContext } from './command-context.js';
+import { infoText } from './info.js';
+import { REDIS_COMPAT_VERSION } from './version.js';
 
 // The command table: one entry per command with its arity and flags, so aliases (PUT→SET,
 // DELETE→DEL, END→SHUTDOWN), arity errors and INFO's per-command counters come from one place.
 // Arity follows Redis: n > 0 means exactly n arguments (name included), n < 0 at least -n.
-
-/** What a command may ask of persistence; implemented by persistence/persistence.ts. */
-export interface Durability {
-  logWrite(args: readonly string[], argc: number): void;
-  writeBlockedReason(): string | null;
-  save(): Promise<void>;
-  bgsave(): boolean;
-  readonly lastSaveUnixSec: number;
-  info(): Array<[string, string | number]>;
-}
-
-/** Per-connection state that commands read or change. */
-export interface ClientState {
-  readonly id: number;
-  readonly address: string;
-  name: string;
-  authenticated: boolean;
-  /** Set by QUIT: close the connection once the reply is written. */
-  closeAfterReply: boolean;
-}
-
-export interface ServerStats {
-  commandsProcessed: number;
-  connectionsReceived: number;
-  rejectedConnections: number;
-  keyspaceHits: number;
-  keyspaceMisses: number;
-  protocolErrors: number;
-  startedAtMs: number;
-}
-
-/** Everything a command handler can reach, besides its arguments and the reply writer. */
-export interface CommandContext extends InfoSource {
-  readonly store: Store;
-  readonly durability: Durability;
-  readonly config: ServerConfig;
-  readonly stats: ServerStats;
-  readonly log: Logger;
-  /** Loop iterations of cpu-burn.ts per command that make up --inject-cpu-us (0: off). */
-  readonly injectIterations: number;
-  /** Ends the server: final snapshot unless save is false; resolves with an error message if it refused. */
-  shutdown(save: boolean | null): Promise<string | null>;
-}
 
 export type Handler = (ctx: CommandContext, client: ClientState, args: string[], argc: number, out: RespWriter) => void | Promise<void>;
 
@@ -182,7 +139,7 @@ const flushall: Handler = (ctx, _c, args, argc, out) => {
 
 const info: Handler = (ctx, _c, args, argc, out) => {
   const sections = args.slice(1, argc).map((s) => s.toLowerCase());
-  out.bulkUtf8(infoText(ctx, sections));
+  out.bulkUtf8(infoText(ctx, sections, COMMAND_LIST));
 };
 
 const save: Handler = async (ctx, _c, _a, _n, out) => {
@@ -437,9 +394,6 @@ const debug: Handler = (_ctx, _c, args, argc, out) => {
     out.error('ERR DEBUG supports only SLEEP <seconds> in kvring');
   }
 };
-
-/** The Redis version kvring answers with where clients check one (HELLO, INFO): the feature set it mirrors. */
-export const REDIS_COMPAT_VERSION = '7.0.0';
 
 const COMMAND_LIST: CommandSpec[] = [
   spec('get', 2, get),

@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import type { AppendFsync } from './persistence/persistence.js';
-import { DEFAULT_REQUEST_LIMITS, MAX_BULK_BYTES_CEILING } from './protocol/decoder.js';
+import { DEFAULT_REQUEST_LIMITS, MAX_BULK_BYTES_CEILING } from '../protocol/decoder.js';
 
 /** Every server setting, after defaults and validation. */
 export interface ServerConfig {

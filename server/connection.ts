@@ -1,10 +1,11 @@
 import type { Socket } from 'node:net';
-import { RequestDecoder, type RequestLimits } from './protocol/decoder.js';
-import { RespWriter } from './protocol/encoder.js';
-import { ProtocolError } from './protocol/errors.js';
+import { RequestDecoder, type RequestLimits } from '../protocol/decoder.js';
+import { RespWriter } from '../protocol/encoder.js';
+import { ProtocolError } from '../protocol/errors.js';
 import { readWithoutStreams } from './socket-reader.js';
 import { burn } from './cpu-burn.js';
-import { lookupCommand, type ClientState, type CommandContext, type CommandSpec } from './commands.js';
+import type { ClientState, CommandContext } from './command-context.js';
+import { lookupCommand, type CommandSpec } from './commands.js';
 
 /** What a connection needs from the server beyond the command context. */
 export interface ConnectionHost {

@@ -1,21 +1,15 @@
-import type { CommandContext } from './commands.js';
-import { allCommands, REDIS_COMPAT_VERSION } from './commands.js';
+import type { CommandContext } from './command-context.js';
+import { KVRING_VERSION, REDIS_COMPAT_VERSION } from './version.js';
 
-import { KVRING_VERSION } from './version.js';
-
-/** What INFO reads besides the command context's store, stats and persistence. */
-export interface InfoSource {
-  /** Connections open right now. */
-  connectedClients(): number;
-  /** Commands per second over the last full second. */
-  instantaneousOpsPerSec(): number;
-  /** The port actually bound (differs from config.port when that was 0). */
-  boundPort(): number;
+/** A command's INFO commandstats counter. */
+export interface CommandCalls {
+  readonly name: string;
+  readonly calls: number;
 }
 
 type Section = Array<[string, string | number]>;
 
-function sections(ctx: CommandContext): Record<string, () => Section> {
+function sections(ctx: CommandContext, commands: readonly CommandCalls[]): Record<string, () => Section> {
   return {
     server: () => [
       ['redis_version', REDIS_COMPAT_VERSION],
@@ -52,7 +46,7 @@ function sections(ctx: CommandContext): Record<string, () => Section> {
       ['keyspace_misses', ctx.stats.keyspaceMisses],
       ['total_error_replies_protocol', ctx.stats.protocolErrors],
     ],
-    commandstats: () => allCommands().filter((c) => c.calls > 0).map((c) => [`cmdstat_${c.name}`, `calls=${c.calls}`]),
+    commandstats: () => commands.filter((c) => c.calls > 0).map((c) => [`cmdstat_${c.name}`, `calls=${c.calls}`]),
     keyspace: () => (ctx.store.size > 0 ? [['db0', `keys=${ctx.store.size},expires=0,avg_ttl=0`]] : []),
   };
 }
@@ -60,8 +54,8 @@ function sections(ctx: CommandContext): Record<string, () => Section> {
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'keyspace'];
 
 /** INFO's text: `# Section` headers and `name:value` lines, CRLF-separated, as Redis writes them. */
-export function infoText(ctx: CommandContext, requested: string[]): string {
-  const all = sections(ctx);
+export function infoText(ctx: CommandContext, requested: string[], commands: readonly CommandCalls[]): string {
+  const all = sections(ctx, commands);
   let names: string[];
   if (requested.length === 0 || requested.includes('default')) names = DEFAULT_SECTIONS;
   else if (requested.includes('all') || requested.includes('everything')) names = Object.keys(all);

@@ -4,9 +4,9 @@ import type { ServerConfig } from './config.js';
 import type { Logger } from './log.js';
 import { Store } from './store.js';
 import { Connection, type ConnectionHost } from './connection.js';
-import type { CommandContext, Durability, ServerStats } from './commands.js';
+import type { CommandContext, Durability, ServerStats } from './command-context.js';
 import { calibrateBurn } from './cpu-burn.js';
-import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './protocol/decoder.js';
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../protocol/decoder.js';
 
 /** What the server needs from persistence beyond what commands use. */
 export interface ServerDurability extends Durability {

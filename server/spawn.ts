@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { KvError } from './protocol/errors.js';
+import { KvError } from '../errors/kv-error.js';
 
 // The one way to start a kvring server as a child process: tests, the local cluster script and
 // the bench harness all come through here. The child prints one JSON ready line on stdout once

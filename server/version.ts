@@ -18,3 +18,6 @@ function readVersion(): string {
 }
 
 export const KVRING_VERSION = readVersion();
+
+/** The Redis version kvring answers with where clients check one (HELLO, INFO): the feature set it mirrors. */
+export const REDIS_COMPAT_VERSION = '7.0.0';

@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { spawnServer, type RunningServer } from '../server/spawn.js';
 import { checkHealth } from '../scripts/faults/health-check.js';
-import { oneShot } from '../scripts/faults/one-shot.js';
+import { oneShot } from '../protocol/one-shot.js';
 import { hasCommand } from './helpers/system.js';
 
 // A client may announce a large bulk (`$67108864`, within --max-bulk-bytes) and then send it

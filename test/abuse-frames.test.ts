@@ -1,9 +1,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnServer, type RunningServer } from '../server/spawn.js';
-import { ReplyError } from '../server/protocol/errors.js';
+import { ReplyError } from '../protocol/errors.js';
 import { startPingProbeThread } from '../scripts/faults/ping-probe.js';
-import { oneShot } from '../scripts/faults/one-shot.js';
+import { oneShot } from '../protocol/one-shot.js';
 import { readRssBytes } from '../scripts/faults/rss.js';
 import { RawClient } from './helpers/raw-client.js';
 

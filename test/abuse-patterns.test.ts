@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnServer } from '../server/spawn.js';
 import { startPingProbeThread } from '../scripts/faults/ping-probe.js';
-import { oneShot } from '../scripts/faults/one-shot.js';
+import { oneShot } from '../protocol/one-shot.js';
 
 // Glob patterns are user input that the server matches: a matcher that backtracks (as the first
 // one did: a RegExp built from the glob) can be made to run for minutes by a 30-byte pattern,

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { spawnServer } from '../server/spawn.js';
-import { encodeCommand } from '../server/protocol/encoder.js';
+import { encodeCommand } from '../protocol/encoder.js';
 import { startPingProbeThread } from '../scripts/faults/ping-probe.js';
-import { oneShot } from '../scripts/faults/one-shot.js';
+import { oneShot } from '../protocol/one-shot.js';
 import { readRssBytes } from '../scripts/faults/rss.js';
 
 const LIVENESS_MS = 500;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RequestDecoder } from '../server/protocol/decoder.js';
-import { RespWriter } from '../server/protocol/encoder.js';
+import { RequestDecoder } from '../protocol/decoder.js';
+import { RespWriter } from '../protocol/encoder.js';
 import { encodeRequest, OP_DELETE, OP_GET, OP_PUT, writeVerifyValue } from '../bench/request-encoder.js';
 import { RequestQueue } from '../bench/request-queue.js';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RequestDecoder } from '../server/protocol/decoder.js';
+import { RequestDecoder } from '../protocol/decoder.js';
 import { validateRunResult, type RunResult } from '../bench/results.js';
 import { runBenchCli } from './helpers/bench-process.js';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer } from '../server/spawn.js';
-import { sendCommand } from '../bench/admin.js';
+import { sendCommand } from '../protocol/one-shot.js';
 import { validateRunResult, type RunResult } from '../bench/results.js';
 import { startBench } from './helpers/bench-process.js';
 

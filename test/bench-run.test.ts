@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer } from '../server/spawn.js';
-import { sendCommand } from '../bench/admin.js';
+import { sendCommand } from '../protocol/one-shot.js';
 import { validateRunResult, type RunResult, type StepResult } from '../bench/results.js';
 import { hasCommand } from './helpers/system.js';
 import { portClosed, runBenchCli } from './helpers/bench-process.js';

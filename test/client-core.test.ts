@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Fifo } from '../client/fifo.js';
 import { backoffDelayMs } from '../client/backoff.js';
-import { formatAddress, parseAddress, parseServerList, clusterFilePath } from '../client/servers-file.js';
+import { formatAddress, parseAddress } from '../protocol/address.js';
+import { parseServerList, clusterFilePath } from '../client/servers-file.js';
 
 // The pure parts of the client: the request FIFO, the backoff schedule, server-address parsing.
 

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { RequestDecoder, ReplyDecoder, ReplyScanner, DEFAULT_REQUEST_LIMITS, type RespValue } from '../server/protocol/decoder.js';
-import { RespWriter, encodeCommand } from '../server/protocol/encoder.js';
-import { ProtocolError, ReplyError } from '../server/protocol/errors.js';
-import { splitInlineArgs } from '../server/protocol/inline.js';
+import { RequestDecoder, ReplyDecoder, ReplyScanner, DEFAULT_REQUEST_LIMITS, type RespValue } from '../protocol/decoder.js';
+import { RespWriter, encodeCommand } from '../protocol/encoder.js';
+import { ProtocolError, ReplyError } from '../protocol/errors.js';
+import { splitInlineArgs } from '../protocol/inline.js';
 
 /** Feeds `chunks` to a fresh RequestDecoder as a connection would; returns the commands. */
 function decodeRequests(chunks: Buffer[], limits = DEFAULT_REQUEST_LIMITS): string[][] {

@@ -12,7 +12,7 @@ import { PersistenceError } from '../server/persistence/errors.js';
 import { SNAPSHOT_FILE, logFileName, parseLogFileName } from '../server/persistence/data-files.js';
 import { BLOCK_HEADER_BYTES, HEADER_BYTES, decodeBlockHeader } from '../server/persistence/snapshot-format.js';
 import { Prng } from '../scripts/faults/prng.js';
-import { oneShot } from '../scripts/faults/one-shot.js';
+import { oneShot } from '../protocol/one-shot.js';
 
 // Damaged data files at start-up, as a crash, a full disk or a bad sector leaves them. What the
 // server promises: a damaged or unreadable snapshot stops start-up (exit code 1, the file and the

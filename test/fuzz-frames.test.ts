@@ -5,9 +5,9 @@ import { planBurst, type BurstOptions } from '../scripts/fuzz/burst-plan.js';
 import { defang } from '../scripts/fuzz/defang.js';
 import { encodeInline, randomCommand, HOSTILE_FRAMES } from '../scripts/fuzz/frames.js';
 import { mutateFrame, rewriteNumber } from '../scripts/fuzz/mutate.js';
-import { RequestDecoder, DEFAULT_REQUEST_LIMITS } from '../server/protocol/decoder.js';
-import { encodeCommand } from '../server/protocol/encoder.js';
-import { ProtocolError } from '../server/protocol/errors.js';
+import { RequestDecoder, DEFAULT_REQUEST_LIMITS } from '../protocol/decoder.js';
+import { encodeCommand } from '../protocol/encoder.js';
+import { ProtocolError } from '../protocol/errors.js';
 
 const OPTIONS: BurstOptions = { connections: 16, maxFramesPerConnection: 16, maxFrameBytes: 16 * 1024 };
 

@@ -11,7 +11,7 @@ import { runCampaign, type FuzzOptions } from '../scripts/fuzz/campaign.js';
 import { replayCase } from '../scripts/fuzz/replay.js';
 import type { FuzzReport } from '../scripts/fuzz/report.js';
 import { FaultToolError } from '../scripts/faults/errors.js';
-import { oneShot } from '../scripts/faults/one-shot.js';
+import { oneShot } from '../protocol/one-shot.js';
 import { keyPool } from '../scripts/fuzz/frames.js';
 
 const FUZZ_JS = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'fuzz.js');

@@ -7,7 +7,7 @@ import { AppendLog, type AppendFsync } from '../server/persistence/aof.js';
 import { replayLog } from '../server/persistence/aof-replay.js';
 import { applyLogRecord, canonicalRecordBytes } from '../server/persistence/log-records.js';
 import { PersistenceError } from '../server/persistence/errors.js';
-import { encodeCommand } from '../server/protocol/encoder.js';
+import { encodeCommand } from '../protocol/encoder.js';
 import { captureLog, tempDir, mountSmallTmpfs, seededRandom, binaryString } from './persistence-helpers.js';
 
 async function newLog(dir: string, fsync: AppendFsync, generation = 1): Promise<AppendLog> {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnServer, ServerStartError, type RunningServer } from '../server/spawn.js';
-import { encodeCommand } from '../server/protocol/encoder.js';
-import { ReplyError } from '../server/protocol/errors.js';
+import { encodeCommand } from '../protocol/encoder.js';
+import { ReplyError } from '../protocol/errors.js';
 import { RawClient } from './helpers/raw-client.js';
 import { tempDir, mountSmallTmpfs } from './persistence-helpers.js';
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { spawnServer } from '../server/spawn.js';
-import { encodeCommand } from '../server/protocol/encoder.js';
-import { ReplyError } from '../server/protocol/errors.js';
+import { encodeCommand } from '../protocol/encoder.js';
+import { ReplyError } from '../protocol/errors.js';
 import { RawClient } from './helpers/raw-client.js';
 
 test('500 concurrent connections doing pipelined PUT/GET/DELETE: every reply correct and in order', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sendCommand } from '../bench/admin.js';
+import { sendCommand } from '../protocol/one-shot.js';
 import { cpuUsBetween, parseSchedstat, parseStatCpuNs, processCpuNs, sampleCpu } from '../bench/server-cpu.js';
 import { spawnServer } from '../server/spawn.js';
 

@@ -4,8 +4,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { spawnServer, type RunningServer } from '../server/spawn.js';
-import { encodeCommand } from '../server/protocol/encoder.js';
-import { ReplyError } from '../server/protocol/errors.js';
+import { encodeCommand } from '../protocol/encoder.js';
+import { ReplyError } from '../protocol/errors.js';
 import { RawClient } from './helpers/raw-client.js';
 import { hasCommand } from './helpers/system.js';
 

@@ -2,7 +2,7 @@
 // a message that names the input and what to do. Every one exits with code 2: "could not judge",
 // distinct from compare's 1 ("regression").
 
-import { KvError } from '../../server/protocol/errors.js';
+import { KvError } from '../../errors/kv-error.js';
 
 export abstract class ReportError extends KvError {
   abstract readonly code: string;

@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
-import { ReplyScanner } from '../../server/protocol/decoder.js';
-import { RespWriter } from '../../server/protocol/encoder.js';
+import { ReplyScanner } from '../../protocol/decoder.js';
+import { RespWriter } from '../../protocol/encoder.js';
+import { RESP_BULK } from '../../protocol/resp.js';
 
 // Reads keys back after a restart, pipelined over a few connections, and says for each whether
 // it came back with the expected value, missing, or different.
@@ -73,10 +74,10 @@ function readRange(host: string, port: number, items: readonly ReadItem[], from:
         const end = scanner.scan(pending, pos, pending.length);
         if (end === -1) break;
         const item = items[answered]!;
-        if (scanner.kind === 0x24 && scanner.valueStart >= 0) {
+        if (scanner.kind === RESP_BULK && scanner.valueStart >= 0) {
           const same = scanner.valueEnd - scanner.valueStart === item.expected.length && pending.latin1Slice(scanner.valueStart, scanner.valueEnd) === item.expected;
           status[answered] = same ? READ_OK : READ_WRONG;
-        } else if (scanner.kind === 0x24) {
+        } else if (scanner.kind === RESP_BULK) {
           status[answered] = READ_MISSING;
         } else {
           finish(new Error(`GET ${item.key} answered ${pending.toString('latin1', pos, Math.min(end, pos + 200)).trim()}`));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer, type RunningServer } from '../../server/spawn.js';
 import { Prng } from '../faults/prng.js';
-import { oneShot } from '../faults/one-shot.js';
+import { oneShot } from '../../protocol/one-shot.js';
 import { durabilityKey, durabilityValue } from './keys.js';
 import { judgeRound, lossOf, policyOf, summarize, type DurabilitySummary, type RoundRecord } from './loss.js';
 import { READ_MISSING, READ_OK, READ_WRONG, readBack, type ReadItem } from './readback.js';

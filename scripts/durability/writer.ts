@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
-import { ReplyScanner } from '../../server/protocol/decoder.js';
-import { RespWriter } from '../../server/protocol/encoder.js';
+import { ReplyScanner } from '../../protocol/decoder.js';
+import { RespWriter } from '../../protocol/encoder.js';
 import { durabilityKey, durabilityValue } from './keys.js';
+import { RESP_SIMPLE } from '../../protocol/resp.js';
 
 // One connection of unique-key SETs with a fixed number in flight, recording when each was
 // acknowledged. It runs until the server dies under it (the point of the exercise) or stop().
@@ -62,7 +63,7 @@ export function startWriter(host: string, port: number, spec: WriterSpec): Write
     for (;;) {
       const next = scanner.scan(pending, pos, pending.length);
       if (next === -1) break;
-      if (scanner.kind === 0x2b) {
+      if (scanner.kind === RESP_SIMPLE) {
         result.ackAtMs.push(nowMs);
       } else {
         result.ackAtMs.push(Number.NaN);

@@ -1,4 +1,4 @@
-import { KvError } from '../../server/protocol/errors.js';
+import { KvError } from '../../errors/kv-error.js';
 
 /**
  * Stable codes for failures of the fault tools themselves (not findings about the server):

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { ReplyDecoder, type RespValue } from '../../server/protocol/decoder.js';
-import { encodeCommand } from '../../server/protocol/encoder.js';
+import { ReplyDecoder, type RespValue } from '../../protocol/decoder.js';
+import { encodeCommand } from '../../protocol/encoder.js';
 
 export interface HealthResult {
   ok: boolean;

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { once } from 'node:events';
-import { ReplyScanner } from '../../server/protocol/decoder.js';
+import { ReplyScanner } from '../../protocol/decoder.js';
 import { Worker } from 'node:worker_threads';
 
 // A well-behaved client running beside an abusive one: it sends PING, waits for PONG, pauses

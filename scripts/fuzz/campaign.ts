@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkHealth, type Canary } from '../faults/health-check.js';
-import { oneShot } from '../faults/one-shot.js';
+import { oneShot } from '../../protocol/one-shot.js';
 import { readRssBytes } from '../faults/rss.js';
 import type { FaultTarget } from '../faults/target.js';
 import { FaultToolError } from '../faults/errors.js';

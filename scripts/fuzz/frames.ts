@@ -1,4 +1,4 @@
-import { encodeCommand } from '../../server/protocol/encoder.js';
+import { encodeCommand } from '../../protocol/encoder.js';
 import { Prng } from '../faults/prng.js';
 import { mutateFrame } from './mutate.js';
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FaultToolError } from '../faults/errors.js';
 import { checkHealth } from '../faults/health-check.js';
-import { oneShot } from '../faults/one-shot.js';
+import { oneShot } from '../../protocol/one-shot.js';
 import type { FaultTarget } from '../faults/target.js';
 import { emptyKindCounts, type CloseMode, type ConnectionPlan } from './burst-plan.js';
 import { CANARY_KEY } from './campaign.js';

@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { setImmediate as nextTick } from 'node:timers/promises';
-import { ReplyScanner } from '../../server/protocol/decoder.js';
+import { ReplyScanner } from '../../protocol/decoder.js';
 import type { ConnectionPlan } from './burst-plan.js';
+import { RESP_ERROR } from '../../protocol/resp.js';
 
 // Plays one planned connection against a live server: connect, write the bytes in the planned
 // pieces, end the way the plan says, and check that what came back is well-formed RESP.
@@ -138,7 +139,7 @@ class ReplyChecker {
       }
       if (next === -1) break;
       this.outcome.replies++;
-      if (this.scanner.kind === 0x2d && this.buf.subarray(this.scanner.valueStart, this.scanner.valueStart + PROTOCOL_ERROR_PREFIX.length).equals(PROTOCOL_ERROR_PREFIX)) {
+      if (this.scanner.kind === RESP_ERROR && this.buf.subarray(this.scanner.valueStart, this.scanner.valueStart + PROTOCOL_ERROR_PREFIX.length).equals(PROTOCOL_ERROR_PREFIX)) {
         this.outcome.protocolErrors++;
       }
       pos = next;

@@ -1,15 +1,15 @@
 import type { FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_REQUEST_LIMITS, MAX_BULK_BYTES_CEILING, RequestDecoder } from '../protocol/decoder.js';
-import { ProtocolError } from '../protocol/errors.js';
+import { DEFAULT_REQUEST_LIMITS, MAX_BULK_BYTES_CEILING, RequestDecoder } from '../../protocol/decoder.js';
+import { ProtocolError } from '../../protocol/errors.js';
 import { openIfExists } from './fs-durable.js';
 import { canonicalRecordBytes } from './log-records.js';
+import { RESP_ARRAY as STAR } from '../../protocol/resp.js';
 
 // Reads one append-only log file with the server's own RESP decoder and hands each record to a
 // callback. It only reads: what to do about a torn tail or damage (cut, refuse, move aside) is
 // decided by the caller, which knows whether later generations exist.
 
-const STAR = 0x2a;
 
 export interface LogDamage {
   /** What is wrong, e.g. "not a RESP command (invalid bulk length)". */

@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { RespWriter } from '../protocol/encoder.js';
+import { RespWriter } from '../../protocol/encoder.js';
 import { logFileName } from './data-files.js';
 import { PersistenceError, describeError } from './errors.js';
 import { fsyncDir } from './fs-durable.js';

@@ -1,4 +1,4 @@
-import { KvError } from '../protocol/errors.js';
+import { KvError } from '../../errors/kv-error.js';
 
 /**
  * Stable codes for persistence failures; README lists each with what to do.

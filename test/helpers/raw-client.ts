@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { ReplyDecoder, type RespValue } from '../../server/protocol/decoder.js';
+import { ReplyDecoder, type RespValue } from '../../protocol/decoder.js';
 
 /**
  * A bare socket to a server for protocol tests: send any bytes, await replies decoded by the
@@ -57,7 +57,7 @@ export class RawClient {
   }
 
   async command(...args: string[]): Promise<RespValue> {
-    const { encodeCommand } = await import('../../server/protocol/encoder.js');
+    const { encodeCommand } = await import('../../protocol/encoder.js');
     this.send(encodeCommand(args));
     const [reply] = await this.read(1);
     return reply!;

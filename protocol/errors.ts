@@ -1,14 +1,4 @@
-/**
- * Base of kvring's error classes: `name` is the subclass's own class name (so `String(err)` and
- * stack traces say `TimeoutError: ...`), and a subclass that only forwards its message needs no
- * constructor.
- */
-export class KvError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { KvError } from '../errors/kv-error.js';
 
 /**
  * Protocol-level failures. A ProtocolError means the byte stream from one peer cannot be trusted any

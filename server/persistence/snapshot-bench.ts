@@ -2,20 +2,20 @@
 // event-loop stall while a snapshot runs (the number that matters for a server that must keep
 // answering). Runs in-process on the real code path (writeSnapshot / loadSnapshot, real files).
 //
-//   npx tsx scripts/snapshot-bench.ts                 # 1M keys, 16-byte keys, 100-byte values
-//   node dist/scripts/snapshot-bench.js --keys 200000 --json
+//   npx tsx server/persistence/snapshot-bench.ts                 # 1M keys, 16-byte keys, 100-byte values
+//   node dist/server/persistence/snapshot-bench.js --keys 200000 --json
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { Store } from '../server/store.js';
-import { writeSnapshot, DEFAULT_SLICE_MS } from '../server/persistence/snapshot-writer.js';
-import { loadSnapshot } from '../server/persistence/snapshot-loader.js';
-import { DEFAULT_BLOCK_BYTES } from '../server/persistence/snapshot-format.js';
-import { crc32IsNative } from '../server/persistence/crc32.js';
-import { SNAPSHOT_FILE } from '../server/persistence/data-files.js';
+import { Store } from '../store.js';
+import { writeSnapshot, DEFAULT_SLICE_MS } from './snapshot-writer.js';
+import { loadSnapshot } from './snapshot-loader.js';
+import { DEFAULT_BLOCK_BYTES } from './snapshot-format.js';
+import { crc32IsNative } from './crc32.js';
+import { SNAPSHOT_FILE } from './data-files.js';
 
 const argv = yargs(hideBin(process.argv))
   .scriptName('snapshot-bench')

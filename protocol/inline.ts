@@ -1,9 +1,8 @@
 import { ProtocolError } from './errors.js';
+import { CR, LF } from './resp.js';
 
 const SPACE = 0x20;
 const TAB = 0x09;
-const CR = 0x0d;
-const LF = 0x0a;
 const VTAB = 0x0b;
 const FORMFEED = 0x0c;
 const DQUOTE = 0x22;

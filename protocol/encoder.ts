@@ -1,3 +1,4 @@
+import { CR, LF, RESP_ARRAY, RESP_BULK, RESP_ERROR, RESP_INTEGER, RESP_SIMPLE } from './resp.js';
 // RESP2 encoding for both directions: replies (server) and commands (client, bench workers).
 // RespWriter appends into one growable buffer so that a whole pipeline batch leaves in one
 // socket write. Hot path: no per-call allocation for the common replies.
@@ -61,7 +62,7 @@ export class RespWriter {
   /** `+text\r\n`; text must not contain CR or LF. */
   simple(text: string): void {
     this.ensure(text.length * 3 + 3);
-    this.buf[this.length++] = 0x2b;
+    this.buf[this.length++] = RESP_SIMPLE;
     this.length += this.buf.utf8Write(text, this.length);
     this.crlf();
   }
@@ -78,7 +79,7 @@ export class RespWriter {
   error(message: string): void {
     const text = /[\r\n]/.test(message) ? message.replace(/[\r\n]+/g, ' ') : message;
     this.ensure(text.length * 3 + 3);
-    this.buf[this.length++] = 0x2d;
+    this.buf[this.length++] = RESP_ERROR;
     this.length += this.buf.utf8Write(text, this.length);
     this.crlf();
   }
@@ -90,7 +91,7 @@ export class RespWriter {
     }
     const text = String(n);
     this.ensure(text.length + 3);
-    this.buf[this.length++] = 0x3a;
+    this.buf[this.length++] = RESP_INTEGER;
     this.length += this.buf.latin1Write(text, this.length);
     this.crlf();
   }
@@ -99,7 +100,7 @@ export class RespWriter {
   bulkLatin1(value: string): void {
     const n = value.length;
     this.ensure(n + 16);
-    this.header(0x24, n);
+    this.header(RESP_BULK, n);
     this.length += this.buf.latin1Write(value, this.length);
     this.crlf();
   }
@@ -108,14 +109,14 @@ export class RespWriter {
   bulkUtf8(value: string): void {
     const n = Buffer.byteLength(value, 'utf8');
     this.ensure(n + 16);
-    this.header(0x24, n);
+    this.header(RESP_BULK, n);
     this.length += this.buf.utf8Write(value, this.length);
     this.crlf();
   }
 
   bulkBuffer(value: Buffer): void {
     this.ensure(value.length + 16);
-    this.header(0x24, value.length);
+    this.header(RESP_BULK, value.length);
     value.copy(this.buf, this.length);
     this.length += value.length;
     this.crlf();
@@ -135,7 +136,7 @@ export class RespWriter {
       return;
     }
     this.ensure(16);
-    this.header(0x2a, count);
+    this.header(RESP_ARRAY, count);
   }
 
   /** Encodes a command as a RESP array of bulk strings: what every client sends. */
@@ -159,8 +160,8 @@ export class RespWriter {
   }
 
   private crlf(): void {
-    this.buf[this.length++] = 0x0d;
-    this.buf[this.length++] = 0x0a;
+    this.buf[this.length++] = CR;
+    this.buf[this.length++] = LF;
   }
 }
 

@@ -1,15 +1,12 @@
 import { ProtocolError, ReplyError } from './errors.js';
 import { splitInlineArgs } from './inline.js';
+import { CR, LF, RESP_ARRAY as STAR, RESP_BULK as DOLLAR, RESP_ERROR, RESP_INTEGER, RESP_SIMPLE } from './resp.js';
 
 // The one RESP2 codec of kvring: RequestDecoder turns client bytes into commands (server side),
 // ReplyDecoder turns server bytes into replies (client library, bench workers, tests).
 // Both are resumable state machines over a byte buffer: a frame split across reads is never
 // parsed twice, so a million-argument array arriving in many chunks costs linear time.
 
-const CR = 0x0d;
-const LF = 0x0a;
-const STAR = 0x2a;
-const DOLLAR = 0x24;
 
 /** Limits a RequestDecoder enforces; each is a documented server flag. */
 export interface RequestLimits {
@@ -36,6 +33,9 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
   maxInlineBytes: 64 * 1024,
 };
 
+/** A minus sign, in a decimal and as the first byte of an error reply. */
+const MINUS = RESP_ERROR;
+
 /** Longest `*<n>` / `$<n>` header line; Redis refuses longer ones the same way. */
 const MAX_HEADER_LINE_BYTES = 32;
 const INITIAL_BUFFER_BYTES = 16 * 1024;
@@ -52,7 +52,7 @@ function parseDecimal(buf: Buffer, start: number, end: number): number {
   if (start >= end) return NaN;
   let i = start;
   let negative = false;
-  if (buf[i] === 0x2d) {
+  if (buf[i] === MINUS) {
     negative = true;
     i++;
     if (i >= end) return NaN;
@@ -319,13 +319,13 @@ export class ReplyDecoder extends BorrowingBuffer {
     const start = this.pos + 1;
     const stop = lineEnd - 1;
     switch (type) {
-      case 0x2b: // '+'
+      case RESP_SIMPLE:
         this.pos = lineEnd + 1;
         return buf.latin1Slice(start, stop);
-      case 0x2d: // '-'
+      case RESP_ERROR:
         this.pos = lineEnd + 1;
         return new ReplyError(buf.toString('utf8', start, stop));
-      case 0x3a: { // ':'
+      case RESP_INTEGER: {
         const n = parseDecimal(buf, start, stop);
         if (Number.isNaN(n)) throw new ProtocolError('invalid integer reply');
         this.pos = lineEnd + 1;
@@ -389,12 +389,12 @@ export class ReplyScanner {
     const type = buf[pos]!;
     this.kind = type;
     switch (type) {
-      case 0x2b: // '+'
-      case 0x2d: // '-'
+      case RESP_SIMPLE:
+      case RESP_ERROR:
         this.valueStart = pos + 1;
         this.valueEnd = lineEnd - 1;
         return lineEnd + 1;
-      case 0x3a: { // ':'
+      case RESP_INTEGER: {
         const n = parseDecimal(buf, pos + 1, lineEnd - 1);
         if (Number.isNaN(n)) throw new ProtocolError('invalid integer reply');
         this.integer = n;

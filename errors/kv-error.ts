@@ -1,0 +1,14 @@
+// The base of every kvring error class. It sits outside any part (server, client, bench) because
+// all of them, and the protocol codec they share, derive their errors from it.
+
+/**
+ * Base of kvring's error classes: `name` is the subclass's own class name (so `String(err)` and
+ * stack traces say `TimeoutError: ...`), and a subclass that only forwards its message needs no
+ * constructor. Subclasses that users or scripts branch on carry a stable `code` (KV_ERR_*).
+ */
+export class KvError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
