@@ -1,5 +1,7 @@
-// Failures of a bench run, one class each, with a stable code (README "Bench errors" lists them)
-// and a message that says what to do. The CLI prints `code: message` and exits non-zero.
+// Failures of the bench and of report, compare and merge, one class each, with a stable code
+// (the manual lists them) and a message that says what to do. The CLIs print `code: message` and
+// exit non-zero: a run's failures with their own codes, report/compare/merge failures with 2
+// ("could not judge"), distinct from compare's 1 ("regression").
 
 import { KvError } from '../errors/kv-error.js';
 
@@ -55,3 +57,33 @@ export class InterruptedError extends BenchError {
     super(`interrupted by ${signal}: servers stopped, partial results kept`);
   }
 }
+
+// ---- report, compare and merge ----------------------------------------------------------
+
+export abstract class ReportError extends KvError {
+  abstract readonly code: string;
+  readonly exitCode = 2;
+}
+
+/** A results path that is missing, unreadable, not JSON, or not a kvring results.json. */
+export class ResultsInputError extends ReportError {
+  readonly code = 'KV_ERR_RESULTS_INPUT';
+}
+
+/** compare: the two runs have no step in common. */
+export class CompareMismatchError extends ReportError {
+  readonly code = 'KV_ERR_COMPARE_MISMATCH';
+}
+
+/** merge: the runs did not measure the same steps against the same servers. */
+export class MergeMismatchError extends ReportError {
+  readonly code = 'KV_ERR_MERGE_MISMATCH';
+}
+
+/** A flag value of report, compare or merge that cannot work; the message names the flag. */
+export class ReportUsageError extends ReportError {
+  readonly code = 'KV_ERR_REPORT_USAGE';
+}
+
+/** Every code above, for the README check. */
+export const REPORT_ERROR_CODES = ['KV_ERR_RESULTS_INPUT', 'KV_ERR_COMPARE_MISMATCH', 'KV_ERR_MERGE_MISMATCH', 'KV_ERR_REPORT_USAGE'] as const;

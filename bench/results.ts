@@ -6,7 +6,7 @@
 // Bump SCHEMA_VERSION on any incompatible change and document it in README ("results.json").
 // `validateRunResult` below is the executable form of this schema: tests and readers use it.
 
-import type { ChaosResult } from './chaos.js';
+import type { ChaosResult } from './run/chaos.js';
 
 export const SCHEMA_VERSION = 1;
 

@@ -3,7 +3,7 @@
 // kept as data files in bench/workloads/*.json, whose first field says what they model.
 
 import { BenchConfigError } from './errors.js';
-import { KEY_DISTRIBUTIONS, type KeyDistribution } from './keygen.js';
+import { KEY_DISTRIBUTIONS, type KeyDistribution } from './worker/keygen.js';
 import { OPERATIONS, type Operation } from './results.js';
 import ycsbA from './workloads/ycsb-a.json' with { type: 'json' };
 import ycsbB from './workloads/ycsb-b.json' with { type: 'json' };

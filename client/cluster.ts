@@ -18,7 +18,7 @@
 
 import { EventEmitter } from 'node:events';
 import { Ring, type KeyRouter, type RingOptions } from './ring.js';
-import { backoffDelayMs } from './backoff.js';
+import { DEFAULT_NODE_HEALTH, NodeHealth } from './node-health.js';
 import { Connection, positive, type CommandArg, type ConnectionOptions, type RespValue } from './connection.js';
 import {
   ConnectionError,
@@ -93,9 +93,6 @@ export type Key = string | Buffer;
 const DEFAULTS = {
   connectionsPerServer: 1,
   failoverRetries: 1,
-  probeIntervalMs: 200,
-  probeMaxIntervalMs: 5000,
-  probeTimeoutMs: 500,
   shutdownTimeoutMs: 30000,
 } as const;
 
@@ -107,8 +104,6 @@ class Node {
   replyErrors = 0;
   downs = 0;
   lastError: string | null = null;
-  probeAttempt = 0;
-  probeTimer: NodeJS.Timeout | null = null;
   private nextConnection = 0;
 
   constructor(
@@ -147,11 +142,8 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
   /** 1 = live, per ring index; read on every request by `isLive`. */
   private readonly live: Uint8Array;
   private readonly failoverRetries: number;
-  private readonly probeIntervalMs: number;
-  private readonly probeMaxIntervalMs: number;
-  private readonly probeTimeoutMs: number;
+  private readonly health: NodeHealth;
   private readonly shutdownTimeoutMs: number;
-  private readonly random: () => number;
   private closed = false;
 
   /** `servers`: "host:port" strings, e.g. ["127.0.0.1:7001", "127.0.0.1:7002"]. */
@@ -163,11 +155,7 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
     this.servers = this.ring.nodes;
     const perServer = wholeNumber('connectionsPerServer', options.connectionsPerServer ?? DEFAULTS.connectionsPerServer, 1);
     this.failoverRetries = wholeNumber('failoverRetries', options.failoverRetries ?? DEFAULTS.failoverRetries, 0);
-    this.probeIntervalMs = positive('probeIntervalMs', options.probeIntervalMs ?? DEFAULTS.probeIntervalMs);
-    this.probeMaxIntervalMs = positive('probeMaxIntervalMs', options.probeMaxIntervalMs ?? DEFAULTS.probeMaxIntervalMs);
-    this.probeTimeoutMs = positive('probeTimeoutMs', options.probeTimeoutMs ?? DEFAULTS.probeTimeoutMs);
     this.shutdownTimeoutMs = positive('shutdownTimeoutMs', options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs);
-    this.random = options.random ?? Math.random;
     // The cluster runs its own probes, so connections don't reconnect by themselves: a down
     // server's connection stays closed until a probe (or a request addressed to it) reopens it.
     const connectionOptions: ConnectionOptions = { ...options, autoReconnect: false };
@@ -183,6 +171,22 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
       return node;
     });
     this.live = new Uint8Array(this.nodes.length).fill(1);
+    const byId = new Map(this.nodes.map((node) => [node.id, node]));
+    this.health = new NodeHealth(
+      {
+        probeIntervalMs: positive('probeIntervalMs', options.probeIntervalMs ?? DEFAULT_NODE_HEALTH.probeIntervalMs),
+        probeMaxIntervalMs: positive('probeMaxIntervalMs', options.probeMaxIntervalMs ?? DEFAULT_NODE_HEALTH.probeMaxIntervalMs),
+        probeTimeoutMs: positive('probeTimeoutMs', options.probeTimeoutMs ?? DEFAULT_NODE_HEALTH.probeTimeoutMs),
+        random: options.random,
+      },
+      (server, timeoutMs) => this.probe(byId.get(server)!, timeoutMs),
+      {
+        onUp: (server) => this.markUp(byId.get(server)!),
+        onProbeFailed: (server, err) => {
+          byId.get(server)!.lastError = (err as Error).message;
+        },
+      },
+    );
   }
 
   /** Bound once: the ring's liveness callback on every request. */
@@ -351,15 +355,15 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
   /** Stops probing, waits for pending requests (each bounded by its timeout), closes every connection. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const node of this.nodes) this.clearProbe(node);
+    this.health.close();
     await Promise.all(this.nodes.flatMap((node) => node.connections.map((c) => c.close())));
   }
 
   /** Closes everything at once; pending requests reject with ClientClosedError. */
   destroy(): void {
     this.closed = true;
+    this.health.close();
     for (const node of this.nodes) {
-      this.clearProbe(node);
       for (const connection of node.connections) connection.destroy();
     }
   }
@@ -437,43 +441,27 @@ export class KvCluster extends EventEmitter<ClusterEvents> {
 
   private markDown(node: Node, error: Error): void {
     node.lastError = error.message;
-    if (!node.up || this.closed) return;
+    if (this.closed || !this.health.markDown(node.id)) return;
     node.up = false;
     this.live[node.index] = 0;
     node.downs++;
-    node.probeAttempt = 0;
     this.emit('node-down', node.id, error);
-    this.scheduleProbe(node);
   }
 
-  private scheduleProbe(node: Node): void {
-    if (this.closed) return;
-    const delayMs = backoffDelayMs(node.probeAttempt++, this.probeIntervalMs, this.probeMaxIntervalMs, this.random);
-    node.probeTimer = setTimeout(() => void this.probe(node), delayMs);
-  }
-
-  private async probe(node: Node): Promise<void> {
-    node.probeTimer = null;
-    if (this.closed || node.up) return;
+  /** The health policy's probe: any reply, even an error reply, proves the server is there. */
+  private async probe(node: Node, timeoutMs: number): Promise<void> {
     try {
-      await node.connections[0]!.send(['PING'], this.probeTimeoutMs);
+      await node.connections[0]!.send(['PING'], timeoutMs);
     } catch (err) {
-      // Any answer, even an error reply, proves the server is reachable; only silence keeps it down.
-      if (isUnreachable(err)) {
-        node.lastError = (err as Error).message;
-        this.scheduleProbe(node);
-        return;
-      }
+      if (isUnreachable(err)) throw err;
     }
+  }
+
+  private markUp(node: Node): void {
     if (this.closed || node.up) return;
     node.up = true;
     this.live[node.index] = 1;
     this.emit('node-up', node.id);
-  }
-
-  private clearProbe(node: Node): void {
-    if (node.probeTimer) clearTimeout(node.probeTimer);
-    node.probeTimer = null;
   }
 
   private node(server: string): Node {

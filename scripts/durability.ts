@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { freshSeed } from './faults/prng.js';
+import { freshSeed } from '../bench/prng.js';
 import { FaultToolError } from './faults/errors.js';
 import { runTool } from './faults/run-tool.js';
 import { DEFAULT_WINDOW_BOUND_MS } from './durability/loss.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { freshSeed } from './faults/prng.js';
+import { freshSeed } from '../bench/prng.js';
 import { FaultToolError } from './faults/errors.js';
 import { runTool } from './faults/run-tool.js';
 import { externalTarget, parseHostPort, spawnedTarget, type FaultTarget } from './faults/target.js';

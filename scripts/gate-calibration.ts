@@ -3,12 +3,14 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mean, median, quantile, stdev } from '../bench/stats.js';
-import { flagTable, parseCliArgs, runIfMain, type OptionSpec } from '../bench/report/cli-args.js';
-import { ReportUsageError } from '../bench/report/errors.js';
+import { mean, median, quantile, stdev } from '../bench/analysis/statistics.js';
+import { parseCliArgs } from '../bench/report/cli-args.js';
+import { flagTable, type FlagSpec } from '../cli/flags.js';
+import { runIfMain } from '../cli/main.js';
+import { ReportUsageError } from '../bench/errors.js';
 import { readRuns } from '../bench/report/load-results.js';
-import { METRICS } from '../bench/compare.js';
-import { disturbedBySteal } from '../bench/steal.js';
+import { METRICS } from '../bench/analysis/compare.js';
+import { disturbedBySteal } from '../bench/analysis/steal-limit.js';
 
 // Proves the CI gate on this machine: how often does `npm run compare` fail (exit 1) when nothing
 // changed (false alarms), and how often when the server really got slower (detection)?
@@ -16,7 +18,7 @@ import { disturbedBySteal } from '../bench/steal.js';
 // The server's --inject-cpu-us testing aid makes the "builds": A and A′ both do `inject` µs of
 // extra CPU work per request (the same build twice), B does enough more that every request costs
 // the server `slowdown` % more CPU (the measured change of CPU per request and of throughput are
-// reported). The script runs the real bench (`dist/bench/cli.js`) the way the documented CI
+// reported). The script runs the real bench (`dist/bench/run/cli.js`) the way the documented CI
 // workflow does — short closed-loop runs, baseline and candidate alternating so drift in the
 // machine's speed hits both — and judges each block of runs with the real compare CLI, once per
 // gate metric. Comparison k uses the k-th block of runs on each side, so the comparisons are
@@ -25,8 +27,8 @@ import { disturbedBySteal } from '../bench/steal.js';
 //   npm run build && node dist/scripts/gate-calibration.js            (≈ 17 min on 2 cores)
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BENCH = join(ROOT, 'bench', 'cli.js');
-const COMPARE = join(ROOT, 'bench', 'compare-cli.js');
+const BENCH = join(ROOT, 'bench', 'run', 'cli.js');
+const COMPARE = join(ROOT, 'bench', 'report', 'compare-cli.js');
 
 export const CALIBRATION_OPTIONS = {
   comparisons: { type: 'number', default: 20, describe: 'A/A and A/B comparisons to judge (each)' },
@@ -50,7 +52,7 @@ export const CALIBRATION_OPTIONS = {
   max_regression: { type: 'string', default: '5%', describe: 'compare --max_regression' },
   budget_min: { type: 'number', default: 15, describe: 'stop starting new comparisons after this many minutes' },
   out: { type: 'string', default: 'reports/gate-calibration', describe: 'folder for the runs, the comparisons and calibration.md (emptied first)' },
-} as const satisfies Record<string, OptionSpec>;
+} as const satisfies Record<string, FlagSpec>;
 
 type Role = 'A' | 'A2' | 'B';
 

@@ -19,9 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
-import { parseBenchArgs } from '../bench/config.js';
+import { parseBenchArgs } from '../bench/run/config.js';
 import type { RunResult } from '../bench/results.js';
-import { startTargets, TargetSet } from '../bench/targets.js';
+import { startTargets, TargetSet } from '../bench/run/targets.js';
+import { median } from '../bench/analysis/statistics.js';
 
 const argv = yargs(process.argv.slice(2))
   .option('rounds', { type: 'number', default: 3, describe: 'alternating rounds per setting' })
@@ -35,7 +36,7 @@ const argv = yargs(process.argv.slice(2))
   .strict()
   .parseSync();
 
-const CLI_JS = fileURLToPath(new URL('../bench/cli.js', import.meta.url));
+const CLI_JS = fileURLToPath(new URL('../bench/run/cli.js', import.meta.url));
 const CLOCK_TICKS_PER_SEC = 100;
 
 interface Measurement {
@@ -73,11 +74,6 @@ async function runMeasured(cmd: string, args: string[]): Promise<{ stdout: strin
   return { stdout: String(r.stdout), cpuSec };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function main(): Promise<void> {
   const pipelines = argv.pipelines.split(',').map(Number);

@@ -18,6 +18,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { fmix32, hash32, hashString } from '../client/hash.js';
 import { DEFAULT_TABLE_SIZE, Ring } from '../client/ring.js';
 import { SEED_VNODES, SeedRing } from '../client/seed-ring.js';
+import { median } from '../bench/analysis/statistics.js';
 
 const SERVER_COUNTS = [2, 3, 4, 8, 16, 32, 64] as const;
 /** Distinct keys cycled by the timing loop: more than fit in L1, as on a real request stream. */
@@ -113,11 +114,6 @@ function serverName(next: () => number): string {
   return `127.${r & 0xff}.${(r >>> 8) & 0xff}.${(r >>> 16) & 0xff}:${7000 + (next() % 1000)}`;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Busiest node's keys over the mean; `owners[k]` is key k's node index among `nodeCount`. */
 function maxOverMean(owners: Uint16Array, nodeCount: number): number {

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chaosOutages, parseChaos } from '../bench/chaos.js';
-import { parseBenchArgs } from '../bench/config.js';
+import { chaosOutages, parseChaos } from '../bench/run/chaos.js';
+import { parseBenchArgs } from '../bench/run/config.js';
 import { BenchConfigError } from '../bench/errors.js';
 import { totalErrors, validateRunResult, type RunResult } from '../bench/results.js';
 import { portClosed, runBenchCli } from './helpers/bench-process.js';
@@ -89,7 +89,7 @@ test('a run with a kill -9 + restart and a SIGSTOP + SIGCONT completes: events, 
   const out = join(root, 'reports');
   const r = await runBenchCli(
     [
-      '--num_servers', '3', '--workloads', 'put', '--rate', '2000', '--load_levels', '100', '--step_duration', '4',
+      '--num_servers', '3', '--workloads', 'put', '--rate', '2000', '--load_levels', '100', '--step_duration', '6',
       '--num_threads', '1', '--connections', '4', '--timeout_ms', '400', '--max_error_rate', '100', '--no-charts', '--out', out,
       '--chaos', 'kill:2@0.8s,stop:3@1.2s,restart:2@2s,cont:3@2.5s',
     ],
@@ -115,7 +115,9 @@ test('a run with a kill -9 + restart and a SIGSTOP + SIGCONT completes: events, 
   assert.equal(stop?.address, result.servers[2]);
   for (const o of [kill!, stop!]) {
     assert.ok(o.failoverMs !== null && o.failoverMs >= 0 && o.failoverMs < 1500, `failover ${o.failoverMs} ms`);
-    assert.ok(o.rejoinMs !== null && o.rejoinMs >= 0 && o.rejoinMs < 1500, `rejoin ${o.rejoinMs} ms`);
+    // The client's probe back-off (client/node-health.ts: 100–200 ms, then doubling, half random)
+    // brings a server back at most ~1.7 s after it answers again in this schedule.
+    assert.ok(o.rejoinMs !== null && o.rejoinMs >= 0 && o.rejoinMs < 2500, `rejoin ${o.rejoinMs} ms`);
   }
   // A hung server is only noticed by the request timeout (400 ms); its requests in flight time out.
   assert.ok(stop!.failoverMs! >= 300, `SIGSTOP failover ${stop!.failoverMs} ms waits for the timeout`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { flagTableMarkdown, OPTION_SPECS, parseBenchArgs, type BenchConfig } from '../bench/config.js';
+import { flagTableMarkdown, OPTION_SPECS, parseBenchArgs, type BenchConfig } from '../bench/run/config.js';
 import { BenchConfigError } from '../bench/errors.js';
 
 function config(args: string[]): BenchConfig {

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RequestDecoder } from '../protocol/decoder.js';
 import { RespWriter } from '../protocol/encoder.js';
-import { encodeRequest, OP_DELETE, OP_GET, OP_PUT, writeVerifyValue } from '../bench/request-encoder.js';
-import { RequestQueue } from '../bench/request-queue.js';
+import { encodeRequest, OP_DELETE, OP_GET, OP_PUT, writeVerifyValue } from '../bench/worker/request-encoder.js';
+import { RequestQueue } from '../bench/worker/request-queue.js';
 
 function decodeAll(bytes: Buffer): string[][] {
   const d = new RequestDecoder();

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createKeyGenerator, deriveSeed, keyWidth, Prng, SequentialKeys, writeKey, ZipfianKeys } from '../bench/keygen.js';
-import { ownKey } from '../bench/load-step.js';
+import { createKeyGenerator, keyWidth, SequentialKeys, writeKey, ZipfianKeys } from '../bench/worker/keygen.js';
+import { deriveSeed, Prng } from '../bench/prng.js';
+import { ownKey } from '../bench/worker/load-step.js';
 
 test('the same seed gives the same sequence, different seeds different ones', () => {
   const a = new Prng(42);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { estimateSeconds, planSteps, type PlanInput } from '../bench/plan.js';
+import { estimateSeconds, planSteps, type PlanInput } from '../bench/run/plan.js';
 import { parseWorkload } from '../bench/workload.js';
 
 const base: PlanInput = {

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aggregateStep } from '../bench/aggregate.js';
-import { judgeClientBound } from '../bench/client-bound.js';
+import { aggregateStep } from '../bench/run/merge-worker-reports.js';
+import { judgeClientBound } from '../bench/run/client-bound.js';
 import { LatencyRecorder } from '../bench/histogram.js';
 import type { WorkerStepReport } from '../bench/messages.js';
-import { planSteps } from '../bench/plan.js';
+import { planSteps } from '../bench/run/plan.js';
 import { SCHEMA_VERSION, validateRunResult, type RunResult } from '../bench/results.js';
-import { formatSummary } from '../bench/summary.js';
+import { formatSummary } from '../bench/run/summary.js';
 import { parseWorkload } from '../bench/workload.js';
 import { syntheticStep } from './helpers/bench-fixtures.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OpenLoopSchedule, requestsFor } from '../bench/schedule.js';
+import { OpenLoopSchedule, requestsFor } from '../bench/worker/schedule.js';
 
 test('requests are due one period apart from the start, whatever the clock reads', () => {
   const s = new OpenLoopSchedule(1000, 100, 5);

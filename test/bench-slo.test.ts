@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeSlo, parseSlo } from '../bench/slo.js';
+import { computeSlo, parseSlo } from '../bench/analysis/slo.js';
 import { BenchConfigError } from '../bench/errors.js';
 import { syntheticStep } from './helpers/bench-fixtures.js';
 

@@ -3,10 +3,10 @@
 // the server and the sockets are real.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseBenchArgs } from '../bench/config.js';
-import { Coordinator } from '../bench/coordinator.js';
-import { planSteps } from '../bench/plan.js';
-import type { CpuTicks } from '../bench/steal.js';
+import { parseBenchArgs } from '../bench/run/config.js';
+import { Coordinator } from '../bench/run/coordinator.js';
+import { planSteps } from '../bench/run/plan.js';
+import type { CpuTicks } from '../bench/run/cpu-ticks.js';
 import { spawnServer } from '../server/spawn.js';
 
 async function runWithSteal(stealPerStep: number[], retries: number) {

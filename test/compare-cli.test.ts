@@ -6,16 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../bench/results.js';
-import { COMPARE_OPTIONS, compareFlagTable, parseCompareArgs } from '../bench/compare-cli.js';
-import { MERGE_OPTIONS, mergeFlagTable } from '../bench/merge-cli.js';
-import { REPORT_OPTIONS, reportFlagTable } from '../bench/report/cli.js';
-import { REPORT_ERROR_CODES } from '../bench/report/errors.js';
+import { COMPARE_OPTIONS, compareFlagTable, parseCompareArgs } from '../bench/report/compare-cli.js';
+import { MERGE_OPTIONS, mergeFlagTable } from '../bench/report/merge-cli.js';
+import { REPORT_OPTIONS, reportFlagTable } from '../bench/report/report-cli.js';
+import { REPORT_ERROR_CODES } from '../bench/errors.js';
 import { makeRunResult } from './helpers/results-fixture.js';
 
 // The compare command end to end, as CI runs it: a real child process, real files, exit codes.
-// Runs from dist/ (npm test builds first): dist/test/compare-cli.test.js → dist/bench/compare-cli.js.
+// Runs from dist/ (npm test builds first): dist/test/compare-cli.test.js → dist/bench/report/compare-cli.js.
 
-const CLI = fileURLToPath(new URL('../bench/compare-cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bench/report/compare-cli.js', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'kvring-compare-'));
 after(() => rm(dir, { recursive: true, force: true }));
 

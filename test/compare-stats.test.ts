@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { binomial, bootstrapMedianRatio, detectableShift, holmSignificant, mannWhitneyU, median, midranks, normalCdf, normalQuantile, quantile, seededRandom, smallestOneSidedP, stdev } from '../bench/stats.js';
+import { binomial, bootstrapMedianRatio, detectableShift, holmSignificant, mannWhitneyU, median, midranks, normalCdf, normalQuantile, quantile, smallestOneSidedP, stdev } from '../bench/analysis/statistics.js';
+import { seededRandom } from '../bench/prng.js';
 
 test('median and quantiles interpolate between order statistics (R type 7)', () => {
   assert.equal(median([3, 1, 2]), 2);

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareRuns, noiseFloorFrom, thresholdsFor, DEFAULT_COMPARE_OPTIONS } from '../bench/compare.js';
-import { comparisonMarkdown, comparisonText, formatPercent } from '../bench/markdown.js';
-import { combineTrials, dropFirstTrials } from '../bench/report/combine-trials.js';
-import { CompareMismatchError } from '../bench/report/errors.js';
+import { compareRuns, noiseFloorFrom, thresholdsFor, DEFAULT_COMPARE_OPTIONS } from '../bench/analysis/compare.js';
+import { comparisonMarkdown, comparisonText, formatPercent } from '../bench/analysis/markdown.js';
+import { combineTrials, dropFirstTrials } from '../bench/analysis/merge-trials.js';
+import { CompareMismatchError } from '../bench/errors.js';
 import { validateRunResult } from '../bench/results.js';
 import { makeRunResult } from './helpers/results-fixture.js';
 

@@ -11,7 +11,7 @@ import { Persistence } from '../server/persistence/persistence.js';
 import { PersistenceError } from '../server/persistence/errors.js';
 import { SNAPSHOT_FILE, logFileName, parseLogFileName } from '../server/persistence/data-files.js';
 import { BLOCK_HEADER_BYTES, HEADER_BYTES, decodeBlockHeader } from '../server/persistence/snapshot-format.js';
-import { Prng } from '../scripts/faults/prng.js';
+import { Prng } from '../bench/prng.js';
 import { oneShot } from '../protocol/one-shot.js';
 
 // Damaged data files at start-up, as a crash, a full disk or a bad sector leaves them. What the
@@ -248,7 +248,7 @@ test('every truncation of the snapshot is refused as corrupt (never loaded in pa
   for (let i = 0; i < HEADER_BYTES + 2 * BLOCK_HEADER_BYTES; i++) lengths.add(i);
   for (const at of blockOffsets(fixture.snapshot)) for (let d = -2; d <= BLOCK_HEADER_BYTES + 2; d++) lengths.add(at + d);
   for (let d = 1; d <= 40; d++) lengths.add(fixture.snapshot.length - d);
-  for (let i = 0; i < 100; i++) lengths.add(rng.int(fixture.snapshot.length));
+  for (let i = 0; i < 100; i++) lengths.add(rng.nextBelow(fixture.snapshot.length));
   for (const length of lengths) {
     if (length < 0 || length >= fixture.snapshot.length) continue;
     await scratch(dir, fixture.snapshot.subarray(0, length), fixture.log);
@@ -266,7 +266,7 @@ test('every single-bit flip in the snapshot header and block headers, and 400 ra
   const bits = new Set<number>();
   for (let b = 0; b < HEADER_BYTES * 8; b++) bits.add(b);
   for (const at of blockOffsets(fixture.snapshot)) for (let b = 0; b < BLOCK_HEADER_BYTES * 8; b++) bits.add(at * 8 + b);
-  for (let i = 0; i < 400; i++) bits.add(rng.int(fixture.snapshot.length * 8));
+  for (let i = 0; i < 400; i++) bits.add(rng.nextBelow(fixture.snapshot.length * 8));
   for (const bit of bits) {
     const bytes = Buffer.from(fixture.snapshot);
     bytes[bit >> 3]! ^= 1 << (bit & 7);
@@ -303,7 +303,7 @@ test('a bit flip in the log is refused as corrupt, or changes at most the one re
   let refused = 0;
   let undetected = 0;
   for (let i = 0; i < 300; i++) {
-    const bit = rng.int(fixture.log.length * 8);
+    const bit = rng.nextBelow(fixture.log.length * 8);
     const bytes = Buffer.from(fixture.log);
     bytes[bit >> 3]! ^= 1 << (bit & 7);
     await scratch(dir, fixture.snapshot, bytes);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Prng } from '../scripts/faults/prng.js';
+import { Prng } from '../bench/prng.js';
 import { planBurst, type BurstOptions } from '../scripts/fuzz/burst-plan.js';
 import { defang } from '../scripts/fuzz/defang.js';
 import { encodeInline, randomCommand, HOSTILE_FRAMES } from '../scripts/fuzz/frames.js';
@@ -15,14 +15,14 @@ test('Prng: the same seed and stream give the same sequence; ranges hold', () =>
   const a = new Prng(42, 3);
   const b = new Prng(42, 3);
   const c = new Prng(42, 4);
-  const seqA = Array.from({ length: 100 }, () => a.nextUint32());
-  assert.deepEqual(seqA, Array.from({ length: 100 }, () => b.nextUint32()));
-  assert.notDeepEqual(seqA, Array.from({ length: 100 }, () => c.nextUint32()));
+  const seqA = Array.from({ length: 100 }, () => a.nextU32());
+  assert.deepEqual(seqA, Array.from({ length: 100 }, () => b.nextU32()));
+  assert.notDeepEqual(seqA, Array.from({ length: 100 }, () => c.nextU32()));
   const r = new Prng(1);
   for (let i = 0; i < 10_000; i++) {
     const x = r.between(-3, 5);
     assert.ok(Number.isInteger(x) && x >= -3 && x <= 5);
-    const f = r.next();
+    const f = r.nextFloat();
     assert.ok(f >= 0 && f < 1);
   }
   assert.equal(r.bytes(13).length, 13);

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeHistogram, mergeEncoded, summarize } from '../bench/histogram.js';
-import { mergeRuns, mergeSummaries } from '../bench/merge.js';
-import { MergeMismatchError } from '../bench/report/errors.js';
+import { mergeRuns, mergeSummaries } from '../bench/analysis/merge-runs.js';
+import { MergeMismatchError } from '../bench/errors.js';
 import { validateRunResult, type RunResult } from '../bench/results.js';
 import { makeRunResult } from './helpers/results-fixture.js';
 
@@ -102,7 +102,7 @@ test('npm run merge writes one results folder with results.json, charts and inde
   const [a, b] = twoMachines();
   await writeFile(join(dir, 'a.json'), JSON.stringify(a));
   await writeFile(join(dir, 'b.json'), JSON.stringify(b));
-  const cli = fileURLToPath(new URL('../bench/merge-cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../bench/report/merge-cli.js', import.meta.url));
   const out = join(dir, 'merged');
   const code = await new Promise<number>((resolve) => {
     execFile(process.execPath, [cli, join(dir, 'a.json'), join(dir, 'b.json'), '--out', out], { timeout: 60_000 }, (err) => resolve(err === null ? 0 : typeof err.code === 'number' ? err.code : -1));

@@ -86,17 +86,7 @@ export function storeContents(store: Store): Map<string, string> {
   return new Map(store.entries());
 }
 
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../bench/prng.js';
 
 /** A latin1 string of `length` bytes drawn from all 256 byte values. */
 export function binaryString(random: () => number, length: number): string {

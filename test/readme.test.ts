@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { flagTableMarkdown } from '../bench/config.js';
-import { compareFlagTable } from '../bench/compare-cli.js';
-import { mergeFlagTable } from '../bench/merge-cli.js';
-import { reportFlagTable } from '../bench/report/cli.js';
+import { flagTableMarkdown } from '../bench/run/config.js';
+import { compareFlagTable } from '../bench/report/compare-cli.js';
+import { mergeFlagTable } from '../bench/report/merge-cli.js';
+import { reportFlagTable } from '../bench/report/report-cli.js';
 import { calibrationFlagTable } from '../scripts/gate-calibration.js';
 import { serverHelpText } from '../server/config.js';
 
@@ -24,7 +24,7 @@ function sourceFiles(dir: string): string[] {
 
 test('every KV_ERR_* error code in the code base is documented in README', () => {
   const codes = new Set<string>();
-  for (const dir of ['server', 'client', 'bench', 'scripts']) {
+  for (const dir of ['errors', 'protocol', 'server', 'client', 'bench', 'scripts']) {
     for (const file of sourceFiles(dir)) {
       for (const m of readFileSync(file, 'utf8').matchAll(/KV_ERR_[A-Z_]+[A-Z]/g)) codes.add(m[0]);
     }

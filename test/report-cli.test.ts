@@ -9,7 +9,7 @@ import { makeRunResult } from './helpers/results-fixture.js';
 
 // `npm run report` re-renders a stored results.json without any server: a child process, real files.
 
-const CLI = fileURLToPath(new URL('../bench/report/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bench/report/report-cli.js', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'kvring-report-cli-'));
 after(() => rm(dir, { recursive: true, force: true }));
 

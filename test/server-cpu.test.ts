@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sendCommand } from '../protocol/one-shot.js';
-import { cpuUsBetween, parseSchedstat, parseStatCpuNs, processCpuNs, sampleCpu } from '../bench/server-cpu.js';
+import { cpuUsBetween, parseSchedstat, parseStatCpuNs, processCpuNs, sampleCpu } from '../bench/run/server-cpu.js';
 import { spawnServer } from '../server/spawn.js';
 
 test('schedstat and stat lines parse to nanoseconds, a process name with ") " included', () => {

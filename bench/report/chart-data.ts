@@ -1,7 +1,7 @@
 import type { Operation, OperationStats, RunResult, StepResult } from '../results.js';
 import { mergeEncoded, percentileUs } from '../histogram.js';
-import { median } from '../stats.js';
-import { groupSteps, serversLabel, type StepGroup } from './step-groups.js';
+import { median } from '../analysis/statistics.js';
+import { groupSteps, serversLabel, type StepGroup } from '../analysis/step-groups.js';
 
 // What each chart shows, computed from a RunResult: plain numbers in display units (ms, ops/s),
 // no drawing. charts.ts turns these into pictures; tests check these numbers directly.

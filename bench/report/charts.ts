@@ -9,7 +9,7 @@ import {
   type ScalingData,
   type TimelineData,
 } from './chart-data.js';
-import { serversLabel } from './step-groups.js';
+import { serversLabel } from '../analysis/step-groups.js';
 
 // Draws the report charts as PNG: Chart.js on an @napi-rs/canvas (prebuilt Skia, no system
 // libraries). Each function takes the data of one chart (chart-data.ts) and returns PNG bytes;

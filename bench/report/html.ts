@@ -1,7 +1,7 @@
 import { totalErrors, type RunResult, type StepResult } from '../results.js';
 import { formatMs, formatOps, scalingData } from './chart-data.js';
 import { serverCountColor } from './colors.js';
-import { serversLabel } from './step-groups.js';
+import { serversLabel } from '../analysis/step-groups.js';
 
 // index.html of a results folder: the charts, the summary table, the SLO, the configuration and
 // the machine. A pure function of the run and the chart file names; self-contained (inline CSS,

@@ -1,8 +1,8 @@
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateRunResult, type RunResult } from '../results.js';
-import { combineTrials, dropFirstTrials } from './combine-trials.js';
-import { ResultsInputError } from './errors.js';
+import { combineTrials, dropFirstTrials } from '../analysis/merge-trials.js';
+import { ResultsInputError } from '../errors.js';
 
 // Reads results.json files for report, compare and merge: a file, a run folder (holding
 // results.json), or a folder of run folders (every run in it, oldest first). Everything read is

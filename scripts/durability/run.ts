@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer, type RunningServer } from '../../server/spawn.js';
-import { Prng } from '../faults/prng.js';
+import { Prng } from '../../bench/prng.js';
 import { oneShot } from '../../protocol/one-shot.js';
 import { durabilityKey, durabilityValue } from './keys.js';
 import { judgeRound, lossOf, policyOf, summarize, type DurabilitySummary, type RoundRecord } from './loss.js';

@@ -1,4 +1,4 @@
-import { Prng } from '../faults/prng.js';
+import { Prng } from '../../bench/prng.js';
 import { defang } from './defang.js';
 import { generateFrame, type FrameKind } from './frames.js';
 
@@ -71,9 +71,9 @@ function planConnection(rng: Prng, options: BurstOptions): ConnectionPlan {
   }
   const bytes = Buffer.concat(parts);
   const cuts = planCuts(rng, bytes.length);
-  const r = rng.next();
+  const r = rng.nextFloat();
   const closeMode: CloseMode = r < 0.7 ? 'fin' : r < 0.9 ? 'reset' : 'mid-send';
-  const stopAt = closeMode === 'mid-send' ? rng.int(bytes.length + 1) : bytes.length;
+  const stopAt = closeMode === 'mid-send' ? rng.nextBelow(bytes.length + 1) : bytes.length;
   return { bytes, cuts, closeMode, stopAt, frames: frameCount, framesByKind };
 }
 
@@ -83,7 +83,7 @@ function planConnection(rng: Prng, options: BurstOptions): ConnectionPlan {
  */
 function planCuts(rng: Prng, length: number): number[] {
   if (length <= 1) return [];
-  const r = rng.next();
+  const r = rng.nextFloat();
   const cuts = new Set<number>();
   if (r < 0.4) return [];
   if (r < 0.85) {

@@ -1,5 +1,5 @@
 import { encodeCommand } from '../../protocol/encoder.js';
-import { Prng } from '../faults/prng.js';
+import { Prng } from '../../bench/prng.js';
 import { mutateFrame } from './mutate.js';
 
 // What the fuzzer sends: well-formed commands (RESP and inline) to reach deep into the command
@@ -119,7 +119,7 @@ export function generateFrame(rng: Prng, options: FrameOptions): Frame {
       ? { kind: 'resp', bytes: encodeCommand(randomCommand(rng, options)) }
       : { kind: 'inline', bytes: encodeInline(rng, randomCommand(rng, options)) };
   }
-  const r = rng.next();
+  const r = rng.nextFloat();
   if (r < 0.6) {
     const base = rng.chance(0.7) ? encodeCommand(randomCommand(rng, options)) : encodeInline(rng, randomCommand(rng, options));
     return { kind: 'mutated', bytes: mutateFrame(rng, base, options.maxFrameBytes) };
@@ -152,21 +152,21 @@ function binaryKey(index: number): Buffer {
 
 /** A random key from keyPool(). */
 export function randomKey(rng: Prng): Buffer {
-  const r = rng.next();
-  if (r < 0.7) return Buffer.from(`fz:${rng.int(KEY_POOL_SIZE)}`);
-  if (r < 0.85) return binaryKey(rng.int(KEY_POOL_SIZE));
+  const r = rng.nextFloat();
+  if (r < 0.7) return Buffer.from(`fz:${rng.nextBelow(KEY_POOL_SIZE)}`);
+  if (r < 0.85) return binaryKey(rng.nextBelow(KEY_POOL_SIZE));
   if (r < 0.95) return Buffer.alloc(0);
   return Buffer.alloc(256 * rng.between(1, LONG_KEY_COUNT), 0x6b);
 }
 
 /** A random value; sizes spread over orders of magnitude, rarely near maxFrameBytes. */
 export function randomValue(rng: Prng, maxFrameBytes: number): Buffer {
-  const r = rng.next();
+  const r = rng.nextFloat();
   const limit = Math.max(1, maxFrameBytes - 128);
-  if (r < 0.5) return rng.bytes(rng.int(Math.min(16, limit)));
-  if (r < 0.8) return rng.bytes(rng.int(Math.min(512, limit)));
-  if (r < 0.97) return rng.bytes(rng.int(Math.min(16 * 1024, limit)));
-  return Buffer.alloc(rng.int(limit), 0x76);
+  if (r < 0.5) return rng.bytes(rng.nextBelow(Math.min(16, limit)));
+  if (r < 0.8) return rng.bytes(rng.nextBelow(Math.min(512, limit)));
+  if (r < 0.97) return rng.bytes(rng.nextBelow(Math.min(16 * 1024, limit)));
+  return Buffer.alloc(rng.nextBelow(limit), 0x76);
 }
 
 function randomWord(rng: Prng): Buffer {
@@ -195,7 +195,7 @@ function drawCommand(rng: Prng, options: FrameOptions): Buffer[] {
   const b = (s: string): Buffer => Buffer.from(s);
   const name = (s: string): Buffer => b(rng.chance(0.2) ? s.toLowerCase() : s);
   let args: Buffer[];
-  switch (rng.int(20)) {
+  switch (rng.nextBelow(20)) {
     case 0:
     case 1:
       args = [name('GET'), key()];
@@ -256,7 +256,7 @@ function drawCommand(rng: Prng, options: FrameOptions): Buffer[] {
       break;
     default:
       // Many arguments in one command.
-      args = [name(rng.pick(['DEL', 'EXISTS', 'MGET'])), ...many(() => Buffer.from(`fz:${rng.int(KEY_POOL_SIZE)}`), 100, 2000)];
+      args = [name(rng.pick(['DEL', 'EXISTS', 'MGET'])), ...many(() => Buffer.from(`fz:${rng.nextBelow(KEY_POOL_SIZE)}`), 100, 2000)];
       break;
   }
   return args;
@@ -292,7 +292,7 @@ function escapeInlineChar(c: string): string {
  * '*' are how a glob matcher built on a backtracking regex is made to run for minutes (ReDoS).
  */
 export function globPattern(rng: Prng): Buffer {
-  const r = rng.next();
+  const r = rng.nextFloat();
   if (r < 0.4) return Buffer.from(rng.pick(['*', 'max*', '?ort', 'save', '[a-z]', '\\', 'x', '*a*p*']));
   // A run of wildcards then a letter no setting name ends with: every split of the name is tried.
   if (r < 0.6) return Buffer.from(`${'*'.repeat(rng.between(1, 40))}${rng.pick(['x', 'q', ''])}`, 'latin1');
@@ -307,6 +307,6 @@ function noise(rng: Prng, maxFrameBytes: number): Buffer {
   const length = rng.between(1, Math.min(maxFrameBytes, rng.chance(0.9) ? 256 : 8192));
   if (rng.chance(0.5)) return rng.bytes(length);
   const out = Buffer.allocUnsafe(length);
-  for (let i = 0; i < length; i++) out[i] = rng.chance(0.6) ? rng.pick(PROTOCOL_BYTES) : rng.nextUint32() & 0xff;
+  for (let i = 0; i < length; i++) out[i] = rng.chance(0.6) ? rng.pick(PROTOCOL_BYTES) : rng.nextU32() & 0xff;
   return out;
 }

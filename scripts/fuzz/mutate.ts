@@ -1,4 +1,4 @@
-import type { Prng } from '../faults/prng.js';
+import type { Prng } from '../../bench/prng.js';
 
 // Structure-aware mutations of a frame: the decoder's interesting branches sit at the length
 // numbers and the CRLFs, so besides blind bit flips the mutator rewrites digit runs with boundary
@@ -32,17 +32,17 @@ export function mutateFrame(rng: Prng, frame: Buffer, maxBytes: number): Buffer 
 }
 
 function mutateOnce(rng: Prng, bytes: Buffer): Buffer {
-  const at = (): number => rng.int(bytes.length + 1);
-  switch (rng.int(MUTATIONS)) {
+  const at = (): number => rng.nextBelow(bytes.length + 1);
+  switch (rng.nextBelow(MUTATIONS)) {
     case 0: {
       if (bytes.length === 0) return bytes;
-      const i = rng.int(bytes.length);
-      bytes[i] = bytes[i]! ^ (1 << rng.int(8));
+      const i = rng.nextBelow(bytes.length);
+      bytes[i] = bytes[i]! ^ (1 << rng.nextBelow(8));
       return bytes;
     }
     case 1: {
       if (bytes.length === 0) return bytes;
-      bytes[rng.int(bytes.length)] = rng.chance(0.5) ? rng.nextUint32() & 0xff : Buffer.from(rng.pick(TOKENS), 'latin1')[0] ?? 0;
+      bytes[rng.nextBelow(bytes.length)] = rng.chance(0.5) ? rng.nextU32() & 0xff : Buffer.from(rng.pick(TOKENS), 'latin1')[0] ?? 0;
       return bytes;
     }
     case 2: {

@@ -1,11 +1,11 @@
-// Runs `node dist/bench/cli.js` as a real child process for the bench's end-to-end tests, and
+// Runs `node dist/bench/run/cli.js` as a real child process for the bench's end-to-end tests, and
 // looks at what it leaves behind (child processes, ports, temporary folders).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const BENCH_CLI = fileURLToPath(new URL('../../bench/cli.js', import.meta.url));
+export const BENCH_CLI = fileURLToPath(new URL('../../bench/run/cli.js', import.meta.url));
 
 export interface BenchExit {
   code: number | null;

@@ -1,6 +1,6 @@
 import { SCHEMA_VERSION, type ErrorCounts, type IntervalPoint, type LatencySummary, type OperationStats, type Operation, type RunResult, type SloPoint, type StepResult } from '../../bench/results.js';
 import { createHistogram, encodeHistogram, summarize } from '../../bench/histogram.js';
-import { seededRandom } from '../../bench/stats.js';
+import { seededRandom } from '../../bench/prng.js';
 
 // Synthetic RunResults for report, compare and merge tests: a queueing-shaped latency model
 // (latency grows like 1 / (1 - utilisation) towards each server count's capacity) with real

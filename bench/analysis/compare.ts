@@ -1,0 +1,364 @@
+import type { RunResult, StepResult } from '../results.js';
+import { CompareMismatchError } from '../errors.js';
+import { DISTURBED_STEAL_FRACTION, disturbedBySteal } from './steal-limit.js';
+import { groupSteps, type StepGroup } from './step-groups.js';
+import { seededRandom } from '../prng.js';
+import { bootstrapMedianRatio, detectableShift, mannWhitneyU, median, smallestOneSidedP, stdev, type RatioInterval } from './statistics.js';
+
+// Compares a baseline run with a candidate run, step by step, and decides whether the candidate
+// regressed. Pure: RunResults and options in, a Comparison out; printing, files and exit codes
+// live in compare-cli.ts.
+//
+// The rule (README "Comparing runs"): a metric of a step regressed when
+//   1. it is worse by more than the threshold (--max_regression, raised to the machine's noise
+//      floor when A/A runs are given), judged on the medians over trials, and
+//   2. with ≥ --min_trials trials a side, a one-sided Mann–Whitney U test says the candidate's
+//      trials are worse than the baseline's at level α (--alpha).
+// With fewer trials nothing is tested: a change beyond the threshold is "unconfirmed" and does not
+// fail (one run a side cannot tell a regression from a noisy moment) unless --fail_untested asks
+// for the threshold-only judgement of a single run. Only the gated metrics (--gate, default
+// throughput and server_cpu) can fail the comparison; the others are reported with the same verdicts.
+//
+// server_cpu is the servers' CPU time per request (bench/server-cpu.ts), known when the bench
+// started the servers itself; a step is compared on it only when every trial on both sides has it.
+
+export const METRICS = ['throughput', 'server_cpu', 'p50', 'p99'] as const;
+export type Metric = (typeof METRICS)[number];
+
+export interface NoiseFloor {
+  /** Where it was measured, e.g. "a1.json vs a2.json". */
+  source: string;
+  /** Largest |relative change| of a step median between two runs of the same build, per metric. */
+  byMetric: Partial<Record<Metric, number>>;
+}
+
+export interface CompareOptions {
+  /** Smallest relative change that counts (0.05 = 5 %). */
+  maxRegression: number;
+  /**
+   * Trials during which the hypervisor stole more than this share of the machine's CPU are left
+   * out (bench/steal.ts): they measured a neighbour. null keeps every trial.
+   */
+  maxSteal: number | null;
+  /** Significance level of the one-sided test. */
+  alpha: number;
+  /** Trials a side needed for the significance test. */
+  minTrials: number;
+  /** Below minTrials, let a change beyond the threshold fail anyway (threshold-only, noise-prone). */
+  failUntested: boolean;
+  /** Metrics whose regression fails the comparison. */
+  gate: readonly Metric[];
+  noiseFloor: NoiseFloor | null;
+  bootstrapIterations: number;
+  /** Seed of the bootstrap resampling: the same inputs always give the same intervals. */
+  seed: number;
+}
+
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
+  maxRegression: 0.05,
+  maxSteal: DISTURBED_STEAL_FRACTION,
+  alpha: 0.05,
+  minTrials: 3,
+  failUntested: false,
+  gate: ['throughput', 'server_cpu'],
+  noiseFloor: null,
+  bootstrapIterations: 2000,
+  seed: 1,
+};
+
+export type MetricVerdict =
+  /** Worse beyond the threshold and significant (or, untested, beyond the threshold). */
+  | 'regression'
+  | 'improvement'
+  /** The medians moved less than the threshold. */
+  | 'unchanged'
+  /** Moved beyond the threshold, but the test could not tell it from noise. */
+  | 'not-significant'
+  /** Moved beyond the threshold, with too few trials to test (see --min_trials, --fail_untested). */
+  | 'unconfirmed';
+
+export interface MetricComparison {
+  metric: Metric;
+  /** One value per trial; ops/s for throughput, µs per request for server_cpu, ms for latencies. */
+  baseline: number[];
+  candidate: number[];
+  baselineMedian: number;
+  candidateMedian: number;
+  /** candidateMedian / baselineMedian − 1. */
+  change: number;
+  /** How much worse, as a fraction: positive = worse (lower throughput, higher latency). */
+  worsening: number;
+  /** One-sided p-value for "candidate worse", null when too few trials to test. */
+  pWorse: number | null;
+  pBetter: number | null;
+  /** Bootstrap 95 % interval of candidate/baseline median ratio, null when too few trials. */
+  ratioInterval: RatioInterval | null;
+  threshold: number;
+  /**
+   * Smallest relative change this comparison detects with 80 % probability, from the spread of
+   * the trials (pooled coefficient of variation) and their number; null when untested. A pass
+   * says nothing about changes smaller than this.
+   */
+  detectableChange: number | null;
+  gated: boolean;
+  tested: boolean;
+  verdict: MetricVerdict;
+}
+
+/** Power for MetricComparison.detectableChange. */
+export const DETECTION_POWER = 0.8;
+
+export type StepVerdict = MetricVerdict;
+
+/** One step group present in both runs (identity fields as in StepGroup). */
+export interface StepComparison extends Pick<StepGroup, 'key' | 'label' | 'workload' | 'serverCount' | 'phase' | 'loadFraction'> {
+  baselineTrials: number;
+  candidateTrials: number;
+  /** Either side had a client-bound trial: the numbers may describe the load generator. */
+  clientBound: boolean;
+  metrics: MetricComparison[];
+  /** Worst verdict of the gated metrics (regression > not-significant, unconfirmed > improvement > unchanged). */
+  verdict: StepVerdict;
+  /** Some non-gated metric regressed: shown, does not fail the comparison. */
+  ungatedRegression: boolean;
+}
+
+export interface Comparison {
+  baselineLabel: string;
+  candidateLabel: string;
+  options: CompareOptions;
+  steps: StepComparison[];
+  /** Step labels present on one side only. */
+  onlyInBaseline: string[];
+  onlyInCandidate: string[];
+  /** Gated regressions: the comparison fails when > 0. */
+  regressions: number;
+  improvements: number;
+  /** Thresholds actually used, per metric. */
+  thresholds: Record<Metric, number>;
+  warnings: string[];
+  /** Trials left out of each side for steal above --max_steal. */
+  disturbedTrials: { baseline: number; candidate: number };
+  failed: boolean;
+}
+
+/** Metrics that mean something for a step: saturation throughput and its CPU cost for closed-loop steps, latency for all. */
+export function metricsFor(phase: StepResult['phase']): Metric[] {
+  // An open-loop step's throughput is the offered rate the harness chose, not a measurement of the
+  // server, so only latency is compared there (and CPU per request, which at partial load depends
+  // on how requests happened to batch); closed-loop latency follows from its throughput and
+  // concurrency (Little's law), but its tail is still worth seeing.
+  return phase === 'max' ? ['throughput', 'server_cpu', 'p50', 'p99'] : ['p50', 'p99'];
+}
+
+/** The group has the metric on every trial (server_cpu is missing for servers the bench did not start). */
+export function hasMetric(group: StepGroup, metric: Metric): boolean {
+  return metric !== 'server_cpu' || group.steps.every((s) => typeof s.serverCpuUsPerRequest === 'number');
+}
+
+/** The per-trial values of a metric: ops/s for throughput, µs per request for server_cpu, ms for latencies. */
+export function metricValues(group: StepGroup, metric: Metric): number[] {
+  return group.steps.map((s) => {
+    switch (metric) {
+      case 'throughput':
+        return s.achievedOpsPerSec;
+      case 'server_cpu':
+        return s.serverCpuUsPerRequest ?? NaN;
+      case 'p50':
+        return s.total.latency.p50Us / 1000;
+      case 'p99':
+        return s.total.latency.p99Us / 1000;
+    }
+  });
+}
+
+export function higherIsBetter(metric: Metric): boolean {
+  return metric === 'throughput';
+}
+
+/** Effective threshold per metric: --max_regression, raised to the A/A noise floor when known. */
+export function thresholdsFor(options: CompareOptions): Record<Metric, number> {
+  const t = {} as Record<Metric, number>;
+  for (const m of METRICS) t[m] = Math.max(options.maxRegression, options.noiseFloor?.byMetric[m] ?? 0);
+  return t;
+}
+
+function compareMetric(metric: Metric, base: number[], cand: number[], options: CompareOptions, threshold: number, random: () => number): MetricComparison {
+  const baselineMedian = median(base);
+  const candidateMedian = median(cand);
+  const change = baselineMedian > 0 ? candidateMedian / baselineMedian - 1 : candidateMedian > 0 ? Infinity : 0;
+  const worsening = higherIsBetter(metric) ? -change : change;
+  const tested = base.length >= options.minTrials && cand.length >= options.minTrials;
+  let pWorse: number | null = null;
+  let pBetter: number | null = null;
+  let ratioInterval: RatioInterval | null = null;
+  let detectableChange: number | null = null;
+  if (tested) {
+    const cv = baselineMedian > 0 ? Math.sqrt((stdev(base) ** 2 + stdev(cand) ** 2) / 2) / baselineMedian : Infinity;
+    detectableChange = detectableShift(cv, base.length, cand.length, options.alpha, DETECTION_POWER);
+    const u = mannWhitneyU(cand, base);
+    pWorse = higherIsBetter(metric) ? u.pLess : u.pGreater;
+    pBetter = higherIsBetter(metric) ? u.pGreater : u.pLess;
+    if (baselineMedian > 0) ratioInterval = bootstrapMedianRatio(base, cand, { iterations: options.bootstrapIterations, random });
+  }
+  let verdict: MetricVerdict;
+  const beyond = Math.abs(worsening) > threshold;
+  if (!beyond) verdict = 'unchanged';
+  else if (!tested) verdict = options.failUntested ? (worsening > 0 ? 'regression' : 'improvement') : 'unconfirmed';
+  else if (worsening > 0) verdict = pWorse! <= options.alpha ? 'regression' : 'not-significant';
+  else verdict = pBetter! <= options.alpha ? 'improvement' : 'not-significant';
+  return {
+    metric,
+    baseline: base,
+    candidate: cand,
+    baselineMedian,
+    candidateMedian,
+    change,
+    worsening,
+    pWorse,
+    pBetter,
+    ratioInterval,
+    threshold,
+    detectableChange,
+    gated: options.gate.includes(metric),
+    tested,
+    verdict,
+  };
+}
+
+const VERDICT_RANK: Record<StepVerdict, number> = { unchanged: 0, improvement: 1, unconfirmed: 2, 'not-significant': 2, regression: 3 };
+
+/** Compares every step the two runs have in common. Throws CompareMismatchError when there is none. */
+export function compareRuns(baseline: RunResult, candidate: RunResult, partial: Partial<CompareOptions> = {}): Comparison {
+  const options: CompareOptions = { ...DEFAULT_COMPARE_OPTIONS, ...partial };
+  const thresholds = thresholdsFor(options);
+  const random = seededRandom(options.seed);
+  const disturbed = (s: StepResult): boolean => disturbedBySteal(s.stealFraction, options.maxSteal);
+  const leftOut = { baseline: baseline.steps.filter(disturbed).length, candidate: candidate.steps.filter(disturbed).length };
+  const baseGroups = groupSteps(baseline.steps.filter((s) => !disturbed(s)));
+  const candGroups = new Map(groupSteps(candidate.steps.filter((s) => !disturbed(s))).map((g) => [g.key, g]));
+  const baseKeys = new Set(baseGroups.map((g) => g.key));
+  const warnings: string[] = [];
+  const steps: StepComparison[] = [];
+
+  for (const bg of baseGroups) {
+    const cg = candGroups.get(bg.key);
+    if (!cg) continue;
+    const metrics = metricsFor(bg.phase)
+      .filter((m) => hasMetric(bg, m) && hasMetric(cg, m))
+      .map((m) => compareMetric(m, metricValues(bg, m), metricValues(cg, m), options, thresholds[m], random));
+    const gatedMetrics = metrics.filter((m) => m.gated);
+    let verdict: StepVerdict = 'unchanged';
+    for (const m of gatedMetrics) if (VERDICT_RANK[m.verdict] > VERDICT_RANK[verdict]) verdict = m.verdict;
+    steps.push({
+      key: bg.key,
+      label: bg.label,
+      workload: bg.workload,
+      serverCount: bg.serverCount,
+      phase: bg.phase,
+      loadFraction: bg.loadFraction,
+      baselineTrials: bg.steps.length,
+      candidateTrials: cg.steps.length,
+      clientBound: [...bg.steps, ...cg.steps].some((s) => s.client.clientBound),
+      metrics,
+      verdict,
+      ungatedRegression: metrics.some((m) => !m.gated && m.verdict === 'regression'),
+    });
+  }
+  const onlyInBaseline = baseGroups.filter((g) => !candGroups.has(g.key)).map((g) => g.label);
+  const onlyInCandidate = [...candGroups.values()].filter((g) => !baseKeys.has(g.key)).map((g) => g.label);
+  if (steps.length === 0) {
+    throw new CompareMismatchError(
+      `the runs have no step in common (baseline: ${describeKeys(baseGroups)}; candidate: ${describeKeys([...candGroups.values()])}); ` +
+        (leftOut.baseline + leftOut.candidate > 0
+          ? `${leftOut.baseline} baseline and ${leftOut.candidate} candidate trial(s) were left out because the hypervisor took more than ${(options.maxSteal! * 100).toFixed(0)}% of the CPU during them: rerun on a quieter machine, or raise --max_steal`
+          : 'run both with the same --workloads, --server_counts, --mode and --load_levels'),
+    );
+  }
+  if (leftOut.baseline + leftOut.candidate > 0) {
+    warnings.push(
+      `${leftOut.baseline} baseline and ${leftOut.candidate} candidate trial(s) left out: the hypervisor took more than ${(options.maxSteal! * 100).toFixed(0)}% of the machine's CPU during them (steal; --max_steal)`,
+    );
+  }
+  if (onlyInBaseline.length > 0 || onlyInCandidate.length > 0) {
+    warnings.push(`${onlyInBaseline.length + onlyInCandidate.length} step(s) exist on one side only and are not compared`);
+  }
+  const gatedSteps = steps.filter((s) => s.metrics.some((m) => m.gated));
+  if (gatedSteps.length === 0) {
+    warnings.push(
+      `no compared step has a gated metric (--gate ${options.gate.join(',')}); closed-loop (max) steps carry throughput (and server_cpu when the bench started the servers on Linux), every step carries p50/p99`,
+    );
+  }
+  const untested = steps.filter((s) => Math.min(s.baselineTrials, s.candidateTrials) < options.minTrials);
+  if (untested.length > 0) {
+    const fewest = Math.min(...untested.map((s) => Math.min(s.baselineTrials, s.candidateTrials)));
+    warnings.push(
+      `${untested.length} step(s) have fewer than ${options.minTrials} trials a side (fewest: ${fewest}): no significance test, so ${options.failUntested ? 'medians beyond the threshold fail (--fail_untested)' : 'they cannot fail the comparison'}; run the bench with --trials ${options.minTrials} or more (or several runs a side)`,
+    );
+  } else {
+    const n1 = Math.min(...steps.map((s) => s.baselineTrials));
+    const n2 = Math.min(...steps.map((s) => s.candidateTrials));
+    if (smallestOneSidedP(n1, n2) > options.alpha) {
+      warnings.push(`with ${n1} and ${n2} trials the smallest possible p-value is ${smallestOneSidedP(n1, n2).toFixed(3)} > --alpha ${options.alpha}: no change can be significant; use more trials`);
+    }
+  }
+  const blind = steps.flatMap((s) => s.metrics.filter((m) => m.gated && m.detectableChange !== null && m.detectableChange > 2 * m.threshold).map((m) => ({ s, m })));
+  if (blind.length > 0) {
+    const worst = blind.reduce((a, b) => (b.m.detectableChange! > a.m.detectableChange! ? b : a));
+    warnings.push(
+      `the trials are too noisy to guard the threshold: ${blind.length} gated metric(s) could only reliably catch changes above twice it (worst: ${worst.m.metric} of "${worst.s.label}", ${Number.isFinite(worst.m.detectableChange!) ? `${(worst.m.detectableChange! * 100).toFixed(0)}%` : 'nothing'}); a pass here is weak evidence — add trials or quieten the machine`,
+    );
+  }
+  if (options.gate.includes('server_cpu')) {
+    const maxSteps = steps.filter((s) => s.phase === 'max');
+    const without = maxSteps.filter((s) => !s.metrics.some((m) => m.metric === 'server_cpu')).length;
+    const others = options.gate.filter((m) => m !== 'server_cpu');
+    const fallback = others.length > 0 ? `judged on ${others.join(', ')} only` : 'nothing else is gated';
+    if (without > 0 && without === maxSteps.length) {
+      warnings.push(`server_cpu is gated but these results carry no server CPU figures (the bench did not start the servers, or not on Linux): ${fallback}`);
+    } else if (without > 0) {
+      warnings.push(`server_cpu: ${without} closed-loop step(s) lack server CPU figures on some trial (a server restarted by --chaos, or results of another kind): ${fallback}`);
+    }
+  }
+  const cb = steps.filter((s) => s.clientBound && s.metrics.some((m) => m.gated));
+  if (cb.length > 0) warnings.push(`${cb.length} gated step(s) were client-bound on some trial: the load generator, not the server, may have set their numbers`);
+  const regressions = steps.filter((s) => s.verdict === 'regression').length;
+  const improvements = steps.filter((s) => s.verdict === 'improvement').length;
+  return {
+    baselineLabel: baseline.label || baseline.target,
+    candidateLabel: candidate.label || candidate.target,
+    options,
+    steps,
+    onlyInBaseline,
+    onlyInCandidate,
+    regressions,
+    improvements,
+    thresholds,
+    warnings,
+    disturbedTrials: leftOut,
+    failed: regressions > 0,
+  };
+}
+
+function describeKeys(groups: StepGroup[]): string {
+  if (groups.length === 0) return 'no steps';
+  const labels = groups.map((g) => g.label);
+  return labels.length > 4 ? `${labels.slice(0, 4).join(', ')} … (${labels.length})` : labels.join(', ');
+}
+
+/**
+ * The noise floor of a machine from two runs of the same build (A/A): per metric, the largest
+ * |relative change| of a step's median between them. Changes smaller than this are what the
+ * machine does on its own; using it as the threshold keeps noise from failing comparisons.
+ */
+export function noiseFloorFrom(a: RunResult, b: RunResult, source: string, maxSteal: number | null = DEFAULT_COMPARE_OPTIONS.maxSteal): NoiseFloor {
+  const comparison = compareRuns(a, b, { minTrials: Number.MAX_SAFE_INTEGER, maxRegression: 0, gate: [], maxSteal });
+  const byMetric: Partial<Record<Metric, number>> = {};
+  for (const s of comparison.steps) {
+    for (const m of s.metrics) {
+      if (!Number.isFinite(m.change)) continue;
+      byMetric[m.metric] = Math.max(byMetric[m.metric] ?? 0, Math.abs(m.change));
+    }
+  }
+  return { source, byMetric };
+}

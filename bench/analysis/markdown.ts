@@ -1,0 +1,154 @@
+import type { Comparison, Metric, MetricComparison, StepComparison } from './compare.js';
+import { formatMs, formatOps } from '../report/chart-data.js';
+
+// A Comparison as text: the markdown summary (--markdown FILE, $GITHUB_STEP_SUMMARY) and the plain
+// table compare prints on the terminal. Pure functions of the Comparison.
+
+const METRIC_NAMES: Record<Metric, string> = { throughput: 'throughput', server_cpu: 'server CPU/request', p50: 'p50', p99: 'p99' };
+
+export function formatPercent(fraction: number, digits = 1): string {
+  if (!Number.isFinite(fraction)) return fraction > 0 ? '+∞%' : '−∞%';
+  const v = fraction * 100;
+  const s = Math.abs(v).toFixed(digits);
+  if (Number(s) === 0) return `±${s}%`;
+  return `${v > 0 ? '+' : '−'}${s}%`;
+}
+
+function formatValue(metric: Metric, value: number): string {
+  if (metric === 'throughput') return formatOps(value);
+  if (metric === 'server_cpu') return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} µs`;
+  return formatMs(value);
+}
+
+function formatP(p: number | null): string {
+  if (p === null) return 'untested';
+  return p < 0.001 ? 'p<0.001' : `p=${p.toFixed(3)}`;
+}
+
+function formatDetectable(d: number | null): string {
+  if (d === null) return '—';
+  return Number.isFinite(d) ? `±${(d * 100).toFixed(1)}%` : 'none';
+}
+
+/** "41.2k → 37.1k (−9.9%)" or "—" when the step has no such metric. */
+export function metricCell(m: MetricComparison | undefined): string {
+  if (!m) return '—';
+  return `${formatValue(m.metric, m.baselineMedian)} → ${formatValue(m.metric, m.candidateMedian)} (${formatPercent(m.change)})`;
+}
+
+/** The verdict of one step in words, naming the metrics that decided it. */
+export function stepVerdictText(s: StepComparison): string {
+  const describe = (m: MetricComparison): string => `${METRIC_NAMES[m.metric]} ${formatPercent(m.change)}${m.tested ? ` ${formatP(m.worsening > 0 ? m.pWorse : m.pBetter)}` : ''}`;
+  const gated = s.metrics.filter((m) => m.gated);
+  const parts: string[] = [];
+  switch (s.verdict) {
+    case 'regression':
+      parts.push(`REGRESSION: ${gated.filter((m) => m.verdict === 'regression').map(describe).join(', ')}`);
+      break;
+    case 'not-significant':
+      parts.push(`within noise: ${gated.filter((m) => m.verdict === 'not-significant').map(describe).join(', ')} not significant`);
+      break;
+    case 'unconfirmed':
+      parts.push(`unconfirmed (too few trials to test): ${gated.filter((m) => m.verdict === 'unconfirmed').map(describe).join(', ')}`);
+      break;
+    case 'improvement':
+      parts.push(`improved: ${gated.filter((m) => m.verdict === 'improvement').map(describe).join(', ')}`);
+      break;
+    case 'unchanged':
+      if (gated.length > 0) parts.push('unchanged');
+      break;
+  }
+  const ungated = s.metrics.filter((m) => !m.gated && (m.verdict === 'regression' || m.verdict === 'improvement' || m.verdict === 'unconfirmed'));
+  if (ungated.length > 0) {
+    const list = ungated.map((m) => `${m.worsening > 0 ? 'worse' : 'better'} ${describe(m)}${m.verdict === 'unconfirmed' ? ' unconfirmed' : ''}`).join(', ');
+    parts.push(parts.length > 0 ? `(not gated: ${list})` : `not gated: ${list}`);
+  }
+  if (parts.length === 0) parts.push('no gated metric, no change');
+  if (s.clientBound) parts.push('[client-bound]');
+  return parts.join(' ');
+}
+
+function metricOf(s: StepComparison, metric: Metric): MetricComparison | undefined {
+  return s.metrics.find((m) => m.metric === metric);
+}
+
+/** One sentence on how the verdicts were reached: test, α, thresholds, trials, noise floor. */
+export function methodText(c: Comparison): string {
+  const o = c.options;
+  const trials = `${Math.min(...c.steps.map((s) => s.baselineTrials))}–${Math.max(...c.steps.map((s) => s.baselineTrials))} baseline and ${Math.min(...c.steps.map((s) => s.candidateTrials))}–${Math.max(...c.steps.map((s) => s.candidateTrials))} candidate trials per step`.replace(/(\d+)–\1/g, '$1');
+  const thresholds = (Object.keys(c.thresholds) as Metric[]).map((m) => `${m} ${formatPercent(c.thresholds[m]).replace('+', '')}`).join(', ');
+  const floor = c.options.noiseFloor
+    ? ` Noise floor of this machine (A/A: ${c.options.noiseFloor.source}): ${(Object.entries(c.options.noiseFloor.byMetric) as [Metric, number][]).map(([m, v]) => `${m} ${formatPercent(v).replace('+', '')}`).join(', ')}; thresholds were raised to it.`
+    : ' No A/A noise floor given (--noise): thresholds are --max_regression.';
+  return (
+    `Gate: ${o.gate.length ? o.gate.join(', ') : 'nothing'}. A metric regresses when its median over trials is worse by more than the threshold (${thresholds}) ` +
+    `and a one-sided Mann–Whitney U test over ≥ ${o.minTrials} trials a side gives p ≤ ${o.alpha}${o.failUntested ? ' (with fewer trials: the threshold alone, --fail_untested)' : ''}. ${trials}.${floor}`
+  );
+}
+
+/** The markdown summary for a pull request or $GITHUB_STEP_SUMMARY. `charts`: overlay PNG paths written. */
+export function comparisonMarkdown(c: Comparison, extras: { charts?: string[]; baselinePaths?: string[]; candidatePaths?: string[]; skipTrials?: number } = {}): string {
+  const head = c.failed
+    ? `❌ ${c.regressions} regression${c.regressions === 1 ? '' : 's'}`
+    : `✅ no regression${c.improvements ? `, ${c.improvements} improvement${c.improvements === 1 ? '' : 's'}` : ''}`;
+  const lines: string[] = [];
+  lines.push(`## kvring perf: \`${c.candidateLabel}\` vs baseline \`${c.baselineLabel}\` — ${head}`, '');
+  lines.push(methodText(c) + (extras.skipTrials ? ` The first ${extras.skipTrials} trial(s) of every run were skipped as warm-up.` : ''), '');
+  if (c.warnings.length) {
+    for (const w of c.warnings) lines.push(`> ⚠️ ${w}`);
+    lines.push('');
+  }
+  lines.push('| step | trials (base/cand) | throughput ops/s | server CPU/request | p50 ms | p99 ms | verdict |', '|---|---|---|---|---|---|---|');
+  for (const s of c.steps) {
+    const verdict = stepVerdictText(s);
+    const mark = s.verdict === 'regression' ? '❌ ' : s.verdict === 'improvement' ? '🟢 ' : '';
+    lines.push(
+      `| ${s.label} | ${s.baselineTrials}/${s.candidateTrials} | ${metricCell(metricOf(s, 'throughput'))} | ${metricCell(metricOf(s, 'server_cpu'))} | ${metricCell(metricOf(s, 'p50'))} | ${metricCell(metricOf(s, 'p99'))} | ${mark}${verdict.replace(/\|/g, '\\|')} |`,
+    );
+  }
+  lines.push('');
+  const tested = c.steps.flatMap((s) => s.metrics.filter((m) => m.tested).map((m) => ({ s, m })));
+  if (tested.length > 0) {
+    lines.push('<details><summary>p-values and 95% bootstrap intervals of candidate/baseline</summary>', '');
+    lines.push('| step | metric | baseline trials | candidate trials | change | 95% interval | p (worse) | detectable¹ | verdict |', '|---|---|---|---|---|---|---|---|---|');
+    for (const { s, m } of tested) {
+      const ci = m.ratioInterval ? `${formatPercent(m.ratioInterval.low - 1)} … ${formatPercent(m.ratioInterval.high - 1)}` : '—';
+      lines.push(
+        `| ${s.label} | ${m.metric}${m.gated ? ' (gated)' : ''} | ${m.baseline.map((v) => formatValue(m.metric, v)).join(', ')} | ${m.candidate.map((v) => formatValue(m.metric, v)).join(', ')} | ${formatPercent(m.change)} | ${ci} | ${formatP(m.pWorse)} | ${formatDetectable(m.detectableChange)} | ${m.verdict} |`,
+      );
+    }
+    lines.push('', '¹ smallest change these trials catch with 80% probability, from their spread; a pass says nothing about smaller ones.', '', '</details>', '');
+  }
+  if (c.onlyInBaseline.length || c.onlyInCandidate.length) {
+    lines.push(`Not compared — only in baseline: ${c.onlyInBaseline.join(', ') || 'none'}; only in candidate: ${c.onlyInCandidate.join(', ') || 'none'}.`, '');
+  }
+  if (extras.charts?.length) lines.push(`Overlay charts: ${extras.charts.map((p) => `\`${p}\``).join(', ')}`, '');
+  if (extras.baselinePaths?.length) lines.push(`Baseline: ${extras.baselinePaths.map((p) => `\`${p}\``).join(', ')}  `);
+  if (extras.candidatePaths?.length) lines.push(`Candidate: ${extras.candidatePaths.map((p) => `\`${p}\``).join(', ')}`);
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** A fixed-width table for the terminal: one row per compared step. */
+export function comparisonText(c: Comparison): string {
+  const header = ['step', 'trials', 'throughput ops/s', 'server CPU/req', 'p50 ms', 'p99 ms', 'verdict'];
+  const rows = c.steps.map((s) => [
+    s.label,
+    `${s.baselineTrials}/${s.candidateTrials}`,
+    metricCell(metricOf(s, 'throughput')),
+    metricCell(metricOf(s, 'server_cpu')),
+    metricCell(metricOf(s, 'p50')),
+    metricCell(metricOf(s, 'p99')),
+    stepVerdictText(s),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]): string => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
+  const out = [`candidate "${c.candidateLabel}" vs baseline "${c.baselineLabel}"`, fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt), ''];
+  out.push(methodText(c));
+  for (const w of c.warnings) out.push(`warning: ${w}`);
+  out.push(
+    c.failed
+      ? `RESULT: ${c.regressions} regression${c.regressions === 1 ? '' : 's'} (exit 1)`
+      : `RESULT: no regression${c.improvements ? ` (${c.improvements} improvement${c.improvements === 1 ? '' : 's'})` : ''} (exit 0)`,
+  );
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,133 @@
+// The --chaos schedule and what it did, as data: `parseChaos` turns "kill:2@10s,restart:2@20s"
+// into checked actions, `chaosOutages` pairs the actions the run carried out with the node-down /
+// node-up transitions the workers observed, giving time to failover, errors and time to rejoin.
+// Processes and timers live in bench/chaos-runner.ts; this file only takes data and returns data.
+
+import { BenchConfigError } from '../errors.js';
+
+export const CHAOS_ACTIONS = ['kill', 'stop', 'cont', 'restart'] as const;
+export type ChaosActionKind = (typeof CHAOS_ACTIONS)[number];
+
+export interface ChaosAction {
+  action: ChaosActionKind;
+  /** 1-based, in the order the run started the servers (server 1 is the first address). */
+  server: number;
+  /** Seconds since the start of the first measured step. */
+  atSec: number;
+}
+
+/**
+ * Parses "kill:2@10s,restart:2@20s" (times in s or ms; a bare number is seconds). Checks that
+ * each action makes sense where it happens: restart follows a kill of that server, cont follows
+ * a stop, a killed server is not stopped. `numServers` bounds the server numbers. Sorted by time
+ * (ties keep the order given).
+ */
+export function parseChaos(text: string, numServers: number): ChaosAction[] {
+  const parts = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new BenchConfigError('--chaos is empty: give e.g. kill:2@10s,restart:2@20s');
+  const actions = parts.map((part) => {
+    const m = /^([a-z]+):(\d+)@(\d+(?:\.\d+)?)(s|ms)?$/i.exec(part);
+    if (m === null) throw new BenchConfigError(`--chaos entry "${part}" is not action:server@time, e.g. kill:2@10s (actions: ${CHAOS_ACTIONS.join(', ')}; time in s or ms)`);
+    const action = m[1]!.toLowerCase();
+    if (!(CHAOS_ACTIONS as readonly string[]).includes(action)) throw new BenchConfigError(`--chaos entry "${part}": unknown action "${m[1]}"; use one of ${CHAOS_ACTIONS.join(', ')}`);
+    const server = Number(m[2]);
+    if (!(server >= 1 && server <= numServers)) throw new BenchConfigError(`--chaos entry "${part}": server ${server} does not exist; servers are numbered 1 to ${numServers} in start order`);
+    const value = Number(m[3]);
+    const atSec = (m[4] ?? 's').toLowerCase() === 'ms' ? value / 1000 : value;
+    return { action: action as ChaosActionKind, server, atSec };
+  });
+  const sorted = actions.map((a, i) => ({ a, i })).sort((x, y) => x.a.atSec - y.a.atSec || x.i - y.i).map((x) => x.a);
+  const state = new Map<number, 'up' | 'killed' | 'stopped'>();
+  for (const a of sorted) {
+    const now = state.get(a.server) ?? 'up';
+    const where = `--chaos ${a.action}:${a.server}@${a.atSec}s`;
+    if (a.action === 'kill' || a.action === 'stop') {
+      if (now === 'killed') throw new BenchConfigError(`${where}: server ${a.server} is already killed then; restart it first`);
+      if (a.action === 'stop' && now === 'stopped') throw new BenchConfigError(`${where}: server ${a.server} is already stopped then; cont it first`);
+      state.set(a.server, a.action === 'kill' ? 'killed' : 'stopped');
+    } else if (a.action === 'restart') {
+      if (now !== 'killed') throw new BenchConfigError(`${where}: restart needs an earlier kill of server ${a.server}`);
+      state.set(a.server, 'up');
+    } else {
+      if (now !== 'stopped') throw new BenchConfigError(`${where}: cont needs an earlier stop of server ${a.server}`);
+      state.set(a.server, 'up');
+    }
+  }
+  return sorted;
+}
+
+/** An action as carried out: when (seconds since the run started) and on which address. */
+export interface ChaosApplied {
+  tSec: number;
+  action: ChaosActionKind;
+  server: number;
+  address: string;
+}
+
+/**
+ * The workers' view of a server, merged over workers: `down` when the first worker marked it
+ * down, `up` when the last one routes to it again. `errors`: for down, requests to that server
+ * that failed before the workers marked it down; for up, those that failed while it was down.
+ */
+export interface NodeTransition {
+  tSec: number;
+  address: string;
+  state: 'down' | 'up';
+  errors: number;
+}
+
+/** One outage: a kill or stop, the failover, and the restart or cont with the rejoin. */
+export interface ChaosOutage {
+  action: 'kill' | 'stop';
+  server: number;
+  address: string;
+  atSec: number;
+  /** Action → first node-down; null if no worker noticed (no request went to it). */
+  failoverMs: number | null;
+  /** Requests to that server that failed before the failover (lost in flight, timed out, refused). */
+  errorsBeforeFailover: number;
+  /** Requests to that server that failed after the failover, while it was down (all servers down, stragglers). */
+  errorsWhileDown: number;
+  recovery: 'restart' | 'cont' | null;
+  recoveryAtSec: number | null;
+  /** Recovery → node-up (every worker routes to it again); null if it did not rejoin before the end. */
+  rejoinMs: number | null;
+}
+
+export interface ChaosResult {
+  /** The --chaos text as given. */
+  schedule: string;
+  /** Where the schedule's times count from: the start of the first measured step, seconds since the run started. */
+  clockStartSec: number | null;
+  outages: ChaosOutage[];
+}
+
+const ms = (sec: number): number => Math.round(sec * 1_000_000) / 1000;
+
+/** Pairs outages with transitions. Transitions before an action belong to earlier outages. */
+export function chaosOutages(applied: readonly ChaosApplied[], transitions: readonly NodeTransition[]): ChaosOutage[] {
+  const outages: ChaosOutage[] = [];
+  for (let i = 0; i < applied.length; i++) {
+    const a = applied[i]!;
+    if (a.action !== 'kill' && a.action !== 'stop') continue;
+    const next = applied.slice(i + 1).find((b) => b.server === a.server);
+    const recovery = next !== undefined && (next.action === 'restart' || next.action === 'cont') ? next : null;
+    const endSec = applied.slice(i + 1).find((b) => b.server === a.server && (b.action === 'kill' || b.action === 'stop'))?.tSec ?? Infinity;
+    const mine = transitions.filter((t) => t.address === a.address && t.tSec >= a.tSec && t.tSec < endSec);
+    const down = mine.find((t) => t.state === 'down');
+    const up = recovery === null ? undefined : mine.find((t) => t.state === 'up' && t.tSec >= recovery.tSec);
+    outages.push({
+      action: a.action,
+      server: a.server,
+      address: a.address,
+      atSec: a.tSec,
+      failoverMs: down === undefined ? null : ms(down.tSec - a.tSec),
+      errorsBeforeFailover: mine.filter((t) => t.state === 'down').reduce((n, t) => n + t.errors, 0),
+      errorsWhileDown: mine.filter((t) => t.state === 'up').reduce((n, t) => n + t.errors, 0),
+      recovery: recovery === null ? null : (recovery.action as 'restart' | 'cont'),
+      recoveryAtSec: recovery?.tSec ?? null,
+      rejoinMs: up === undefined || recovery === null ? null : ms(up.tSec - recovery.tSec),
+    });
+  }
+  return outages;
+}

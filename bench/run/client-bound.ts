@@ -1,0 +1,55 @@
+// Is a step's result the server's limit or the load generator's? Pure: the generator's own
+// measurements in, a verdict with its causes out. The rules (README "client_bound"):
+//  1. open loop: the p99 of send lateness (how late the generator issued requests against their
+//     schedule slots, not counting waits for a free connection) exceeds --client_bound_lateness_us;
+//  2. any step: a worker's event loop was busier than --client_bound_elu in some interval
+//     (the thread had no idle time left, so it could not have sent faster);
+//  3. open loop: the generator issued fewer requests than its schedule planned (not aborted).
+
+import type { ClientBoundVerdict, LoadMode } from '../results.js';
+
+export interface GeneratorHealth {
+  mode: LoadMode;
+  sendLatenessP99Us: number;
+  sendLatenessMaxUs: number;
+  maxEventLoopUtilization: number;
+  maxEventLoopDelayMs: number;
+  cpuUsPerRequest: number;
+  planned: number;
+  issued: number;
+  aborted: boolean;
+}
+
+export interface ClientBoundThresholds {
+  latenessUs: number;
+  /** 0..1 */
+  eventLoopUtilization: number;
+}
+
+export function judgeClientBound(h: GeneratorHealth, t: ClientBoundThresholds): ClientBoundVerdict {
+  const causes: string[] = [];
+  if (h.mode === 'open' && h.sendLatenessP99Us > t.latenessUs) {
+    causes.push(`p99 send lateness ${Math.round(h.sendLatenessP99Us)} µs > ${t.latenessUs} µs: the generator fell behind its own schedule`);
+  }
+  if (h.maxEventLoopUtilization >= t.eventLoopUtilization) {
+    causes.push(
+      `worker event loop ${Math.round(h.maxEventLoopUtilization * 100)}% busy (>= ${Math.round(t.eventLoopUtilization * 100)}%): the generator saturated its CPU`,
+    );
+  }
+  if (h.mode === 'open' && !h.aborted && h.issued < h.planned) {
+    causes.push(`issued ${h.issued} of ${h.planned} scheduled requests`);
+  }
+  return {
+    clientBound: causes.length > 0,
+    causes,
+    sendLatenessP99Us: h.sendLatenessP99Us,
+    sendLatenessMaxUs: h.sendLatenessMaxUs,
+    maxEventLoopUtilization: round3(h.maxEventLoopUtilization),
+    maxEventLoopDelayMs: round3(h.maxEventLoopDelayMs),
+    cpuUsPerRequest: round3(h.cpuUsPerRequest),
+  };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,122 @@
+// One bench run, start to finish: servers up, workers up, the plan measured, files written,
+// everything stopped — whatever happens (an error, a signal). The CLI is a thin shell around it.
+
+import { writeReports } from '../report/render.js';
+import { chaosOutages, type ChaosResult } from './chaos.js';
+import { ChaosRunner } from './chaos-runner.js';
+import type { BenchConfig } from './config.js';
+import { Coordinator, type CoordinatorHooks, type PlanOutcome } from './coordinator.js';
+import { ErrorRateExceededError, InterruptedError } from '../errors.js';
+import { gitCommit, kvringVersion, machineInfo } from './machine.js';
+import { createRunDir, linkLatest, writeRunFiles } from './output.js';
+import { estimateSeconds, planSteps } from './plan.js';
+import { Progress } from './progress.js';
+import { SCHEMA_VERSION, totalErrors, type RunResult } from '../results.js';
+import { computeSlo } from '../analysis/slo.js';
+import { startTargets, TargetSet } from './targets.js';
+
+export interface RunOutcome {
+  result: RunResult | null;
+  runDir: string | null;
+  /** Set when the run must exit non-zero although it produced results (error rate, interrupt). */
+  failure: Error | null;
+}
+
+/** Settings as written into results.json: plain JSON, workloads by name and mix. */
+export function configRecord(config: BenchConfig): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+}
+
+/**
+ * Runs the bench described by `config`. `signal` aborts it (Ctrl-C): the current step finishes,
+ * partial results are written, servers are stopped. Progress goes to stderr, nothing to stdout.
+ */
+export async function runBench(config: BenchConfig, signal: AbortSignal): Promise<RunOutcome> {
+  const progress = new Progress(!config.quiet, config.numRequests === null ? config.stepDurationSec : null);
+  const startedAt = new Date();
+  const set = new TargetSet(config.target);
+  let coordinator: Coordinator | null = null;
+  let outcome: PlanOutcome | null = null;
+  let chaos: ChaosRunner | null = null;
+  let chaosResult: ChaosResult | null = null;
+  try {
+    const plan = planSteps(config);
+    const estimate = estimateSeconds(plan, config);
+    progress.note(
+      `kvring bench: ${plan.length} steps over ${config.serverCounts.join(',')} server(s) × ${config.workloads.map((w) => w.name).join(', ')}` +
+        (estimate === null ? '' : `, about ${Math.ceil(estimate)} s of measurement`),
+    );
+    if (set.kind !== 'external') progress.note(`starting ${config.numServers} ${set.kind} server(s)…`);
+    await startTargets(config, set);
+    if (signal.aborted) throw new InterruptedError('a signal');
+    const hooks: CoordinatorHooks = {
+      onPreload: (n, keys) => progress.onPreload(n, keys),
+      onStepStart: (p, t, n) => progress.onStepStart(p, t, n),
+      onInterval: (point) => progress.onInterval(point),
+      onStepDone: (step) => progress.onStepDone(step),
+      onFirstStep: () => chaos?.start(),
+    };
+    const c = await Coordinator.start(config, hooks);
+    coordinator = c;
+    if (config.chaos !== null) {
+      chaos = new ChaosRunner(config.chaos, set.handles, () => c.elapsedSec(), (kind, detail, tSec) => c.addEvent(kind, detail, tSec));
+      progress.note(`chaos: ${config.chaosText} (times from the start of the first measured step)`);
+    }
+    outcome = await c.runPlan(plan, set.addresses, signal, (addresses) => set.pidsOf(addresses));
+  } finally {
+    // Chaos first: a restart under way must finish (and be stopped) before the servers are stopped.
+    await chaos?.stop();
+    if (chaos !== null && coordinator !== null) {
+      chaosResult = { schedule: config.chaosText ?? '', clockStartSec: chaos.clockStartSec, outages: chaosOutages(chaos.applied, coordinator.transitions) };
+      outcome?.events.sort((a, b) => a.tSec - b.tSec);
+    }
+    progress.stop();
+    await coordinator?.close();
+    await set.stop();
+  }
+
+  const result: RunResult = {
+    schemaVersion: SCHEMA_VERSION,
+    kvringVersion: await kvringVersion(),
+    gitCommit: await gitCommit(),
+    label: config.label,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: machineInfo(),
+    target: config.target,
+    servers: [...set.addresses],
+    config: configRecord(config),
+    steps: outcome.steps,
+    intervals: outcome.intervals,
+    slo: config.slo === null ? null : computeSlo(outcome.steps, config.slo, config.maxErrorRate),
+    events: outcome.events,
+    interrupted: outcome.interrupted,
+    chaos: chaosResult,
+  };
+  const runDir = await createRunDir(config.outDir, startedAt, config.label);
+  await writeRunFiles(runDir, result, outcome.histograms);
+  await linkLatest(config.outDir, runDir);
+  if (config.charts) {
+    try {
+      await writeReports(result, runDir);
+    } catch (err) {
+      // Charts are a view of results.json, which is already safe on disk: warn, don't fail the run.
+      progress.note(`warning: charts were not written (${(err as Error).message}); the results are in ${runDir}/results.json — rerun: npm run report -- ${runDir}`);
+    }
+  }
+
+  // Failures are reported only now, with the partial results already safe on disk.
+  return { result, runDir, failure: outcome.failure ?? (outcome.interrupted ? new InterruptedError('a signal') : errorRateFailure(result, config, runDir)) };
+}
+
+/** The run's failure when more requests failed than --max_error_rate allows, else null. */
+function errorRateFailure(result: RunResult, config: BenchConfig, runDir: string): Error | null {
+  const requests = result.steps.reduce((a, s) => a + s.requests, 0);
+  const errors = result.steps.reduce((a, s) => a + totalErrors(s.errors), 0);
+  const rate = requests === 0 ? 0 : errors / requests;
+  if (rate <= config.maxErrorRate) return null;
+  return new ErrorRateExceededError(
+    `${errors} of ${requests} requests failed (${(rate * 100).toFixed(2)}% > --max_error_rate ${(config.maxErrorRate * 100).toFixed(2)}%); see errors per step in ${runDir}/results.json`,
+  );
+}
+

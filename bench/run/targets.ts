@@ -1,0 +1,219 @@
+// The servers a run measures: N kvring servers (through server/spawn.ts, the one way to start
+// one), N redis-server processes, or servers that already run (--servers). Everything started
+// here is registered in a TargetSet the moment it exists, so that one `stop()` — at the end, on
+// an error, on Ctrl-C — leaves no process and no temporary folder behind.
+
+import { execa, type ResultPromise } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { spawnServer, type RunningServer } from '../../server/spawn.js';
+import { sendCommand } from '../../protocol/one-shot.js';
+import type { BenchConfig } from './config.js';
+import { RedisNotInstalledError, TargetStartError, TargetUnreachableError } from '../errors.js';
+import type { TargetKind } from '../results.js';
+
+const READY_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+/** What --chaos may do to a server this run started (bench/chaos-runner.ts). */
+export interface ServerHandle {
+  readonly address: string;
+  /** Sends `signal` to the server's current process (SIGKILL, SIGSTOP, SIGCONT). */
+  signal(signal: NodeJS.Signals): void;
+  /** Starts it again on the same port with the same data folder; resolves once it is ready. */
+  restart(): Promise<void>;
+}
+
+/** Servers of one run, in sweep order; stop() stops those this run started. Idempotent. */
+export class TargetSet {
+  readonly addresses: string[] = [];
+  /** Child process ids, for tests and diagnostics. */
+  readonly pids: number[] = [];
+  /** Servers this run started, in sweep order (none for --servers). */
+  readonly handles: ServerHandle[] = [];
+  private readonly stoppers: (() => Promise<void>)[] = [];
+  private stopping: Promise<void> | null = null;
+
+  constructor(readonly kind: TargetKind) {}
+
+  /** The process serving each address now (it changes when --chaos restarts a server). */
+  private readonly currentPid = new Map<string, () => number | null>();
+
+  add(address: string, pid: number | null, stop: (() => Promise<void>) | null, currentPid: () => number | null = () => pid): void {
+    this.addresses.push(address);
+    if (pid !== null) this.pids.push(pid);
+    if (stop !== null) this.stoppers.push(stop);
+    this.currentPid.set(address, currentPid);
+  }
+
+  /** The process id serving each of `addresses` now; null for servers this run did not start. */
+  pidsOf(addresses: readonly string[]): (number | null)[] {
+    return addresses.map((a) => this.currentPid.get(a)?.() ?? null);
+  }
+
+  /** Registers a cleanup for something not yet in `addresses` (a server still starting). */
+  onStop(stop: () => Promise<void>): void {
+    this.stoppers.push(stop);
+  }
+
+  get stopped(): boolean {
+    return this.stopping !== null;
+  }
+
+  stop(): Promise<void> {
+    if (this.stopping === null) {
+      this.stopping = Promise.allSettled(this.stoppers.map((s) => s())).then(() => undefined);
+    }
+    return this.stopping;
+  }
+}
+
+/**
+ * Starts (or checks) the run's servers into `set`. On failure everything started so far is
+ * stopped and the error says which server failed and what it printed.
+ */
+export async function startTargets(config: BenchConfig, set: TargetSet): Promise<void> {
+  try {
+    if (set.kind === 'external') await checkExternal(config.servers, set, config.timeoutMs);
+    else if (set.kind === 'redis') await startRedis(config, set);
+    else await startKvring(config, set);
+  } catch (err) {
+    await set.stop();
+    throw err;
+  }
+}
+
+async function checkExternal(addresses: string[], set: TargetSet, timeoutMs: number): Promise<void> {
+  for (const address of addresses) {
+    try {
+      await sendCommand(address, ['PING'], Math.min(timeoutMs, 5000));
+    } catch (err) {
+      throw new TargetUnreachableError(address, (err as Error).message);
+    }
+    set.add(address, null, null);
+  }
+}
+
+async function startKvring(config: BenchConfig, set: TargetSet): Promise<void> {
+  // One at a time: on two cores parallel start-ups only compete, and a failure stops the rest.
+  for (let i = 0; i < config.numServers; i++) {
+    try {
+      const server = await spawnServer({ args: config.serverFlags, readyTimeoutMs: READY_TIMEOUT_MS });
+      let current: RunningServer = server;
+      const restarted: RunningServer[] = [];
+      set.add(
+        server.address,
+        server.pid,
+        async () => {
+          // Restarts share the first one's folder (keepDir): stop them first, the first one removes it.
+          await Promise.all(restarted.map((r) => r.stop({ timeoutMs: STOP_TIMEOUT_MS })));
+          await server.stop({ timeoutMs: STOP_TIMEOUT_MS });
+        },
+        () => current.pid,
+      );
+      set.handles.push({
+        address: server.address,
+        signal: (signal) => current.kill(signal),
+        restart: async () => {
+          const again = await spawnServer({ port: server.port, dir: server.dir, keepDir: true, args: config.serverFlags, readyTimeoutMs: READY_TIMEOUT_MS });
+          restarted.push(again);
+          current = again;
+          // The run is already stopping its servers: this one must not outlive it.
+          if (set.stopped) await again.stop({ timeoutMs: STOP_TIMEOUT_MS });
+        },
+      });
+    } catch (err) {
+      throw new TargetStartError(`kvring server ${i + 1} of ${config.numServers} did not start (flags: ${config.serverFlags.join(' ') || 'none'}):\n${(err as Error).message}`);
+    }
+  }
+}
+
+/** A port that was free a moment ago (the server may still lose a race for it: we retry). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function ensureRedisInstalled(binary: string): Promise<void> {
+  const probe = await execa(binary, ['--version'], { reject: false, timeout: 10_000 });
+  if (probe.failed && (probe.code === 'ENOENT' || probe.exitCode === undefined || probe.exitCode === 127)) throw new RedisNotInstalledError(binary);
+}
+
+async function startRedis(config: BenchConfig, set: TargetSet): Promise<void> {
+  await ensureRedisInstalled(config.redisServer);
+  for (let i = 0; i < config.numServers; i++) {
+    let lastError = '';
+    let started = false;
+    for (let attempt = 0; attempt < 3 && !started; attempt++) {
+      const outcome = await startOneRedis(config.redisServer, set);
+      if (outcome === null) started = true;
+      else lastError = outcome;
+    }
+    if (!started) throw new TargetStartError(`redis-server ${i + 1} of ${config.numServers} did not start:\n${lastError}`);
+  }
+}
+
+/** Starts one redis-server on loopback; null once ready, else what it printed. */
+async function startOneRedis(binary: string, set: TargetSet): Promise<string | null> {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'kvring-bench-redis-'));
+  const child: ResultPromise = execa(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', '', '--protected-mode', 'no'],
+    { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true },
+  );
+  const exited = child.then((r) => r);
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    if (stopped === null) {
+      stopped = (async () => {
+        const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        child.kill('SIGTERM');
+        await exited;
+        clearTimeout(killer);
+        await rm(dir, { recursive: true, force: true });
+      })();
+    }
+    return stopped;
+  };
+  // Registered before it is ready: an interrupt during start-up must stop it too.
+  set.onStop(stop);
+  let output = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (t: string) => {
+    output += t;
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
+    lines.on('line', (line) => {
+      output += `${line}\n`;
+      if (line.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  lines.removeAllListeners('line');
+  child.stdout?.resume();
+  if (!ready) {
+    await stop();
+    return output.trim().split('\n').slice(-20).join('\n');
+  }
+  set.add(`127.0.0.1:${port}`, child.pid ?? null, null);
+  return null;
+}
