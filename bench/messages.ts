@@ -4,7 +4,7 @@
 // HdrHistograms; the worker never runs the (millisecond-long) compressed encoding itself.
 
 import type { HistogramSnapshot } from './histogram.js';
-import type { KeyDistribution } from './worker/keygen.js';
+import type { KeyDistribution } from './workload.js';
 import type { ErrorCounts, LoadMode, Operation } from './results.js';
 
 /** Fixed for the life of a worker (passed as workerData). */

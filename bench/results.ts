@@ -6,7 +6,6 @@
 // Bump SCHEMA_VERSION on any incompatible change and document it in README ("results.json").
 // `validateRunResult` below is the executable form of this schema: tests and readers use it.
 
-import type { ChaosResult } from './run/chaos.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -17,6 +16,10 @@ export type TargetKind = 'kvring' | 'redis' | 'external';
 
 export const ERROR_KINDS = ['timeout', 'connection', 'errorReply', 'wrongValue'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+/** What --chaos can do to a started server: kill -9, SIGSTOP, SIGCONT, restart. */
+export const CHAOS_ACTIONS = ['kill', 'stop', 'cont', 'restart'] as const;
+export type ChaosActionKind = (typeof CHAOS_ACTIONS)[number];
 
 /** Error kinds are counted separately and never dropped from the denominators. */
 export interface ErrorCounts {
@@ -442,4 +445,30 @@ export function emptyErrors(): ErrorCounts {
 /** Σ of all error kinds. */
 export function totalErrors(e: ErrorCounts): number {
   return e.timeout + e.connection + e.errorReply + e.wrongValue;
+}
+
+/** One outage: a kill or stop, the failover, and the restart or cont with the rejoin. */
+export interface ChaosOutage {
+  action: 'kill' | 'stop';
+  server: number;
+  address: string;
+  atSec: number;
+  /** Action → first node-down; null if no worker noticed (no request went to it). */
+  failoverMs: number | null;
+  /** Requests to that server that failed before the failover (lost in flight, timed out, refused). */
+  errorsBeforeFailover: number;
+  /** Requests to that server that failed after the failover, while it was down (all servers down, stragglers). */
+  errorsWhileDown: number;
+  recovery: 'restart' | 'cont' | null;
+  recoveryAtSec: number | null;
+  /** Recovery → node-up (every worker routes to it again); null if it did not rejoin before the end. */
+  rejoinMs: number | null;
+}
+
+export interface ChaosResult {
+  /** The --chaos text as given. */
+  schedule: string;
+  /** Where the schedule's times count from: the start of the first measured step, seconds since the run started. */
+  clockStartSec: number | null;
+  outages: ChaosOutage[];
 }

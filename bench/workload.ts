@@ -3,11 +3,14 @@
 // kept as data files in bench/workloads/*.json, whose first field says what they model.
 
 import { BenchConfigError } from './errors.js';
-import { KEY_DISTRIBUTIONS, type KeyDistribution } from './worker/keygen.js';
 import { OPERATIONS, type Operation } from './results.js';
 import ycsbA from './workloads/ycsb-a.json' with { type: 'json' };
 import ycsbB from './workloads/ycsb-b.json' with { type: 'json' };
 import ycsbC from './workloads/ycsb-c.json' with { type: 'json' };
+
+/** How keys are drawn (worker/keygen.ts implements each). */
+export const KEY_DISTRIBUTIONS = ['uniform', 'zipfian', 'sequential'] as const;
+export type KeyDistribution = (typeof KEY_DISTRIBUTIONS)[number];
 
 export interface Workload {
   /** Label in results and charts: 'put', 'ycsb-a', 'mix-get90-put10'. */

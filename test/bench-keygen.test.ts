@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createKeyGenerator, keyWidth, SequentialKeys, writeKey, ZipfianKeys } from '../bench/worker/keygen.js';
 import { deriveSeed, Prng } from '../bench/prng.js';
-import { ownKey } from '../bench/worker/load-step.js';
+import { ownKey } from '../bench/worker/request-generator.js';
 
 test('the same seed gives the same sequence, different seeds different ones', () => {
   const a = new Prng(42);

@@ -30,7 +30,7 @@ test('YCSB presets come from the data files and carry their key distribution', (
 
 test('every workload file says first what it models', () => {
   // From dist/test/ (compiled) or test/ (tsx): the source folder is two or one level up.
-  const candidates = [new URL('../../bench/workloads', import.meta.url), new URL('../bench/workloads', import.meta.url)];
+  const candidates = [new URL('../../bench/workloads/', import.meta.url), new URL('../bench/workloads/', import.meta.url)];
   const base = candidates.find((u) => existsSync(u))!;
   const files = readdirSync(base);
   assert.ok(files.length >= 3);

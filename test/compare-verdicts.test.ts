@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareRuns, noiseFloorFrom, thresholdsFor, DEFAULT_COMPARE_OPTIONS } from '../bench/analysis/compare.js';
-import { comparisonMarkdown, comparisonText, formatPercent } from '../bench/analysis/markdown.js';
+import { comparisonMarkdown, comparisonText, formatPercent } from '../bench/report/comparison-text.js';
 import { combineTrials, dropFirstTrials } from '../bench/analysis/merge-trials.js';
 import { CompareMismatchError } from '../bench/errors.js';
 import { validateRunResult } from '../bench/results.js';

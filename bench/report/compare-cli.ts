@@ -1,7 +1,7 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { compareRuns, METRICS, noiseFloorFrom, DEFAULT_COMPARE_OPTIONS, type CompareOptions, type Comparison, type Metric } from '../analysis/compare.js';
-import { comparisonMarkdown, comparisonText } from '../analysis/markdown.js';
+import { comparisonMarkdown, comparisonText } from './comparison-text.js';
 import { latencyThroughputData, operationsIn } from './chart-data.js';
 import { renderOverlay } from './charts.js';
 import { parseCliArgs, parsePercent } from './cli-args.js';

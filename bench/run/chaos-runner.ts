@@ -3,7 +3,8 @@
 // port with the same data folder. Every action becomes an event of the run (chaos-kill,
 // chaos-stop, chaos-cont, chaos-restart) and a ChaosApplied record for bench/chaos.ts.
 
-import type { ChaosAction, ChaosApplied } from './chaos.js';
+import type { ChaosApplied } from '../analysis/chaos-outages.js';
+import type { ChaosAction } from './chaos.js';
 import type { ServerHandle } from './targets.js';
 
 export type RecordEvent = (kind: string, detail: string, tSec?: number) => void;

@@ -4,9 +4,8 @@
 // Processes and timers live in bench/chaos-runner.ts; this file only takes data and returns data.
 
 import { BenchConfigError } from '../errors.js';
+import { CHAOS_ACTIONS, type ChaosActionKind } from '../results.js';
 
-export const CHAOS_ACTIONS = ['kill', 'stop', 'cont', 'restart'] as const;
-export type ChaosActionKind = (typeof CHAOS_ACTIONS)[number];
 
 export interface ChaosAction {
   action: ChaosActionKind;
@@ -54,80 +53,4 @@ export function parseChaos(text: string, numServers: number): ChaosAction[] {
     }
   }
   return sorted;
-}
-
-/** An action as carried out: when (seconds since the run started) and on which address. */
-export interface ChaosApplied {
-  tSec: number;
-  action: ChaosActionKind;
-  server: number;
-  address: string;
-}
-
-/**
- * The workers' view of a server, merged over workers: `down` when the first worker marked it
- * down, `up` when the last one routes to it again. `errors`: for down, requests to that server
- * that failed before the workers marked it down; for up, those that failed while it was down.
- */
-export interface NodeTransition {
-  tSec: number;
-  address: string;
-  state: 'down' | 'up';
-  errors: number;
-}
-
-/** One outage: a kill or stop, the failover, and the restart or cont with the rejoin. */
-export interface ChaosOutage {
-  action: 'kill' | 'stop';
-  server: number;
-  address: string;
-  atSec: number;
-  /** Action → first node-down; null if no worker noticed (no request went to it). */
-  failoverMs: number | null;
-  /** Requests to that server that failed before the failover (lost in flight, timed out, refused). */
-  errorsBeforeFailover: number;
-  /** Requests to that server that failed after the failover, while it was down (all servers down, stragglers). */
-  errorsWhileDown: number;
-  recovery: 'restart' | 'cont' | null;
-  recoveryAtSec: number | null;
-  /** Recovery → node-up (every worker routes to it again); null if it did not rejoin before the end. */
-  rejoinMs: number | null;
-}
-
-export interface ChaosResult {
-  /** The --chaos text as given. */
-  schedule: string;
-  /** Where the schedule's times count from: the start of the first measured step, seconds since the run started. */
-  clockStartSec: number | null;
-  outages: ChaosOutage[];
-}
-
-const ms = (sec: number): number => Math.round(sec * 1_000_000) / 1000;
-
-/** Pairs outages with transitions. Transitions before an action belong to earlier outages. */
-export function chaosOutages(applied: readonly ChaosApplied[], transitions: readonly NodeTransition[]): ChaosOutage[] {
-  const outages: ChaosOutage[] = [];
-  for (let i = 0; i < applied.length; i++) {
-    const a = applied[i]!;
-    if (a.action !== 'kill' && a.action !== 'stop') continue;
-    const next = applied.slice(i + 1).find((b) => b.server === a.server);
-    const recovery = next !== undefined && (next.action === 'restart' || next.action === 'cont') ? next : null;
-    const endSec = applied.slice(i + 1).find((b) => b.server === a.server && (b.action === 'kill' || b.action === 'stop'))?.tSec ?? Infinity;
-    const mine = transitions.filter((t) => t.address === a.address && t.tSec >= a.tSec && t.tSec < endSec);
-    const down = mine.find((t) => t.state === 'down');
-    const up = recovery === null ? undefined : mine.find((t) => t.state === 'up' && t.tSec >= recovery.tSec);
-    outages.push({
-      action: a.action,
-      server: a.server,
-      address: a.address,
-      atSec: a.tSec,
-      failoverMs: down === undefined ? null : ms(down.tSec - a.tSec),
-      errorsBeforeFailover: mine.filter((t) => t.state === 'down').reduce((n, t) => n + t.errors, 0),
-      errorsWhileDown: mine.filter((t) => t.state === 'up').reduce((n, t) => n + t.errors, 0),
-      recovery: recovery === null ? null : (recovery.action as 'restart' | 'cont'),
-      recoveryAtSec: recovery?.tSec ?? null,
-      rejoinMs: up === undefined || recovery === null ? null : ms(up.tSec - recovery.tSec),
-    });
-  }
-  return outages;
 }

@@ -7,10 +7,9 @@ import { availableParallelism } from 'node:os';
 import { parseChaos, type ChaosAction } from './chaos.js';
 import { BenchConfigError } from '../errors.js';
 import { canonicalAddress } from '../../protocol/address.js';
-import { KEY_DISTRIBUTIONS, type KeyDistribution } from '../worker/keygen.js';
 import type { LoadMode, TargetKind } from '../results.js';
 import { parseSlo, type SloObjective } from '../analysis/slo.js';
-import { parseWorkload, PRESET_NAMES, type Workload } from '../workload.js';
+import { KEY_DISTRIBUTIONS, parseWorkload, PRESET_NAMES, type KeyDistribution, type Workload } from '../workload.js';
 
 type OptionSpec = FlagSpec & { group: string };
 

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { Histogram } from 'hdr-histogram-js';
 import { canonicalNodeIds } from '../../client/ring.js';
 import { aggregateStep, type StepHistograms } from './merge-worker-reports.js';
-import type { NodeTransition } from './chaos.js';
+import type { NodeTransition } from '../analysis/chaos-outages.js';
 import type { BenchConfig } from './config.js';
 import { WorkerFailedError } from '../errors.js';
 import { mergeSnapshots, percentileUs, type HistogramSnapshot } from '../histogram.js';

@@ -2,7 +2,7 @@
 // everything stopped — whatever happens (an error, a signal). The CLI is a thin shell around it.
 
 import { writeReports } from '../report/render.js';
-import { chaosOutages, type ChaosResult } from './chaos.js';
+import { chaosOutages } from '../analysis/chaos-outages.js';
 import { ChaosRunner } from './chaos-runner.js';
 import type { BenchConfig } from './config.js';
 import { Coordinator, type CoordinatorHooks, type PlanOutcome } from './coordinator.js';
@@ -11,7 +11,7 @@ import { gitCommit, kvringVersion, machineInfo } from './machine.js';
 import { createRunDir, linkLatest, writeRunFiles } from './output.js';
 import { estimateSeconds, planSteps } from './plan.js';
 import { Progress } from './progress.js';
-import { SCHEMA_VERSION, totalErrors, type RunResult } from '../results.js';
+import { SCHEMA_VERSION, totalErrors, type ChaosResult, type RunResult } from '../results.js';
 import { computeSlo } from '../analysis/slo.js';
 import { startTargets, TargetSet } from './targets.js';
 

@@ -3,9 +3,8 @@
 // runs are reproducible.
 
 import { Prng } from '../prng.js';
+import type { KeyDistribution } from '../workload.js';
 
-export const KEY_DISTRIBUTIONS = ['uniform', 'zipfian', 'sequential'] as const;
-export type KeyDistribution = (typeof KEY_DISTRIBUTIONS)[number];
 
 /** Produces key indexes in [0, keySpace). */
 export interface KeyGenerator {

@@ -1,6 +1,7 @@
-// One worker's part of one measured step: generate requests, route them over the ring, send them
-// (open loop on a schedule, or closed loop with a fixed number outstanding), match replies and
-// record them. The hot paths (issue, send, onData, complete) allocate nothing per request.
+// One worker's part of one measured step: take requests from the generator, route them over the
+// ring (with failover), send them — open loop on a schedule, or closed loop with a fixed number
+// outstanding — match the replies and record them. The hot paths (advance, issue, send, onData,
+// complete) allocate nothing per request.
 //
 // Every request has an intended send time: its schedule slot (open loop) or the moment it was
 // generated (closed loop). If no connection slot of its server is free it waits in that server's
@@ -8,53 +9,25 @@
 // generator itself issued a request against its slot is recorded apart (send lateness): that part
 // is the load generator's delay, not the server's, and decides the client_bound verdict.
 
-import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
+import { performance, type IntervalHistogram } from 'node:perf_hooks';
 import type { Ring } from '../../client/ring.js';
 import { ReplyScanner } from '../../protocol/decoder.js';
 import { ProtocolError } from '../../protocol/errors.js';
-import { LatencyRecorder } from '../histogram.js';
-import { createKeyGenerator, keyWidth, writeKey, type KeyGenerator } from './keygen.js';
-import { deriveSeed, Prng } from '../prng.js';
+import { RESP_BULK, RESP_ERROR, RESP_INTEGER } from '../../protocol/resp.js';
+import type { StepSpec, WorkerSettings, WorkerStepReport, WorkerToMain } from '../messages.js';
+import { StepFailover } from './failover.js';
 import type { ConnectionListener, LoadConnection } from './load-connection.js';
-import type { ServerHealth } from './server-health.js';
-import type { StepSpec, WorkerSettings, WorkerStepReport, WorkerToMain, WorkerOperationReport, WorkerServerReport } from '../messages.js';
-import { encodeRequest, OP_DELETE, OP_GET, OP_PUT, writeVerifyValue } from './request-encoder.js';
+import { encodeRequest, OP_DELETE, OP_GET, OP_PUT } from './request-encoder.js';
+import { constantValue, RequestGenerator } from './request-generator.js';
 import { RequestQueue } from './request-queue.js';
 import { OpenLoopSchedule, requestsFor } from './schedule.js';
+import type { ServerHealth } from './server-health.js';
+import { KIND_CONNECTION, KIND_ERROR_REPLY, KIND_TIMEOUT, KIND_WRONG_VALUE, StepFigures } from './step-figures.js';
 import type { Ticker } from './ticker.js';
-import { emptyErrors, ERROR_KINDS, OPERATIONS, type ErrorCounts } from '../results.js';
-import { RESP_BULK as TYPE_BULK, RESP_ERROR as TYPE_ERROR, RESP_INTEGER as TYPE_INTEGER } from '../../protocol/resp.js';
-
-const KIND_TIMEOUT = 0;
-const KIND_CONNECTION = 1;
-const KIND_ERROR_REPLY = 2;
-const KIND_WRONG_VALUE = 3;
-
-
-/** --verify states of a key (≥ 0 is the version last written). */
-export const KEY_UNKNOWN = -2;
-export const KEY_DELETED = -1;
-/** Expectation mark: nothing to check for this request. */
-const NO_CHECK = -3;
+import { NO_CHECK, type VerifyState } from './verify.js';
 
 /** Delay before reconnecting a lost connection, and between failed attempts. */
 const RECONNECT_DELAY_MS = 50;
-
-/** --verify bookkeeping of one worker: its keys' last written versions and sizes. */
-export class VerifyState {
-  readonly versions: Int32Array;
-  readonly sizes: Int32Array;
-  nextVersion = 0;
-
-  constructor(keySpace: number) {
-    this.versions = new Int32Array(keySpace).fill(KEY_UNKNOWN);
-    this.sizes = new Int32Array(keySpace);
-  }
-
-  forget(): void {
-    this.versions.fill(KEY_UNKNOWN);
-  }
-}
 
 export interface StepEnvironment {
   settings: WorkerSettings;
@@ -70,20 +43,6 @@ export interface StepEnvironment {
   reconnect: (conn: LoadConnection, delayMs: number, stillWanted: () => boolean) => void;
   /** Which servers this worker considers down (kept across steps; probes them back). */
   health: ServerHealth;
-}
-
-/** Key text of the shared key space: key:<zero-padded index>. */
-export const KEY_PREFIX = Buffer.from('key:');
-
-/** Key text of a worker's DELETE namespace: del:<worker>:<10-digit number>. */
-export function deletePrefix(workerIndex: number): Buffer {
-  return Buffer.from(`del:${workerIndex}:`);
-}
-export const DELETE_KEY_WIDTH = 10;
-
-/** A constant value buffer: PUTs send its first `size` bytes. */
-export function constantValue(size: number): Buffer {
-  return Buffer.alloc(Math.max(1, size), 0x78);
 }
 
 export class LoadStep implements ConnectionListener {
@@ -103,25 +62,12 @@ export class LoadStep implements ConnectionListener {
   /** While handling a connection's replies: that connection (see freeConn). */
   private preferred: LoadConnection | null = null;
 
-  // Request generation (each stream seeded on its own: reproducible whatever the timing).
-  private readonly opPrng: Prng;
-  private readonly sizePrng: Prng;
-  private readonly keys: KeyGenerator;
-  private readonly singleOp: number;
-  private readonly opCut: Float64Array;
-  private readonly keyBuf = Buffer.alloc(128);
-  private keyLength = 0;
-  private readonly keyView: Uint8Array;
-  private readonly keyWidth: number;
-  private readonly deletePrefix: Buffer;
-  private readonly deleteView: Uint8Array;
+  private readonly gen: RequestGenerator;
+  private readonly figures: StepFigures;
+  private readonly failover: StepFailover;
   private readonly value: Buffer;
   private readonly expected: Buffer;
-  private readonly sizeMin: number;
-  private readonly sizeSpan: number;
-  private genOp = 0;
-  private genKey = 0;
-  private genSize = 0;
+  /** Server the request generated last goes to (after failover). */
   private genServer = 0;
 
   // Pacing and progress.
@@ -137,36 +83,8 @@ export class LoadStep implements ConnectionListener {
   private running = false;
   private aborted = false;
   private finish: (() => void) | null = null;
-
-  // Figures, flat typed arrays indexed [op] / [op * 4 + kind] / [server] / [server * 4 + kind].
-  private readonly requests = new Float64Array(3);
-  private readonly replies = new Float64Array(3);
-  private readonly misses = new Float64Array(3);
-  private readonly errors = new Float64Array(12);
-  private readonly latency = [new LatencyRecorder(), new LatencyRecorder(), new LatencyRecorder()];
-  private readonly service = [new LatencyRecorder(), new LatencyRecorder(), new LatencyRecorder()];
-  private readonly serverRequests: Float64Array;
-  private readonly serverErrors: Float64Array;
-  private readonly serverKeys: Float64Array;
-  private readonly serverLatency: LatencyRecorder[];
-  private readonly lateness = new LatencyRecorder();
-  private readonly intervalLatency = new LatencyRecorder();
-  private intervalReplies = 0;
-  private intervalErrors = 0;
-  private intervalSeq = 0;
-  private intervalStartMs = 0;
-  private maxElu = 0;
-  private eluMark: EventLoopUtilization | null = null;
-  private readonly delay: IntervalHistogram;
   private intervalTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
-
-  // Failover: 1 = the server takes requests; 0 = marked down, its keys go to ring.lookupLive's choice.
-  private readonly live: Uint8Array;
-  private downCount = 0;
-  /** Failed requests per server since its last reply: reported with a node-down. */
-  private readonly errorsSinceReply: Float64Array;
-  private readonly isLive = (s: number): boolean => this.live[s] === 1;
 
   constructor(env: StepEnvironment, spec: StepSpec, delay: IntervalHistogram) {
     const s = env.settings;
@@ -179,39 +97,13 @@ export class LoadStep implements ConnectionListener {
     this.serverCount = env.conns.length;
     this.pipeline = s.pipeline;
     this.verify = env.verify;
-    this.delay = delay;
     this.backlog = Array.from({ length: this.serverCount }, () => new RequestQueue());
     this.rr = new Int32Array(this.serverCount);
-    this.serverRequests = new Float64Array(this.serverCount);
-    this.serverErrors = new Float64Array(this.serverCount * 4);
-    this.serverKeys = new Float64Array(this.serverCount);
-    this.serverLatency = Array.from({ length: this.serverCount }, () => new LatencyRecorder());
-    this.errorsSinceReply = new Float64Array(this.serverCount);
-    this.live = new Uint8Array(this.serverCount).fill(1);
-    for (let i = 0; i < this.serverCount; i++) {
-      if (env.health.isDown(env.ring.nodes[i]!)) {
-        this.live[i] = 0;
-        this.downCount++;
-      }
-    }
-
-    const seedBase = deriveSeed(s.seed, s.workerIndex, spec.stepIndex);
-    this.opPrng = new Prng(deriveSeed(seedBase, 1));
-    this.sizePrng = new Prng(deriveSeed(seedBase, 2));
-    this.keys = createKeyGenerator(spec.keyDist, s.keySpace, deriveSeed(seedBase, 3), s.workerIndex, s.workerCount);
-    const weights = [spec.mix.put, spec.mix.get, spec.mix.delete];
-    const total = weights[0]! + weights[1]! + weights[2]!;
-    const present = weights.filter((w) => w > 0).length;
-    this.singleOp = present === 1 ? weights.findIndex((w) => w > 0) : -1;
-    this.opCut = new Float64Array([weights[0]! / total, (weights[0]! + weights[1]!) / total, 1]);
-    this.keyWidth = keyWidth(s.keySpace);
-    this.keyView = this.keyBuf.subarray(0, KEY_PREFIX.length + this.keyWidth);
-    this.deletePrefix = deletePrefix(s.workerIndex);
-    this.deleteView = this.keyBuf.subarray(0, this.deletePrefix.length + DELETE_KEY_WIDTH);
+    this.gen = new RequestGenerator(s, spec, env.verify !== null, env.deleteCursor);
+    this.figures = new StepFigures(spec, s.workerIndex, s.intervalMs, this.serverCount, delay, env.post);
+    this.failover = new StepFailover(env.ring, env.health);
     this.value = constantValue(s.valueSizeMax);
     this.expected = Buffer.alloc(s.valueSizeMax);
-    this.sizeMin = s.valueSizeMin;
-    this.sizeSpan = s.valueSizeMax - s.valueSizeMin + 1;
   }
 
   /** Runs the step to its end (schedule done, or time/requests used up, and every reply in). */
@@ -223,11 +115,8 @@ export class LoadStep implements ConnectionListener {
     });
     this.running = true;
     this.startMs = performance.now();
-    this.intervalStartMs = this.startMs;
     this.lastReplyMs = this.startMs;
-    this.eluMark = performance.eventLoopUtilization();
-    this.delay.reset();
-    this.delay.enable();
+    this.figures.start(this.startMs);
     if (spec.mode === 'open') {
       const rate = spec.ratePerSec ?? 1;
       const total = spec.numRequests ?? requestsFor(rate, (spec.durationMs ?? 1000) / 1000);
@@ -236,13 +125,18 @@ export class LoadStep implements ConnectionListener {
       this.closedLimit = this.serverCount * this.settings.connections * this.pipeline;
       this.endMs = spec.durationMs === null ? Infinity : this.startMs + spec.durationMs;
     }
-    this.intervalTimer = setInterval(() => this.emitInterval(performance.now()), this.settings.intervalMs);
+    this.intervalTimer = setInterval(() => this.figures.emitInterval(performance.now()), this.settings.intervalMs);
     this.sweepTimer = setInterval(() => this.sweep(), Math.min(100, Math.max(10, this.settings.timeoutMs / 4)));
     this.advance(this.startMs);
     this.flushDirty();
     this.checkDone(performance.now());
     await done;
-    return this.report();
+    return this.figures.report(Math.max(this.lastReplyMs - this.startMs, 0.001), {
+      planned: this.schedule?.total ?? this.issued,
+      issued: this.issued,
+      maxBacklog: this.maxBacklog,
+      aborted: this.aborted,
+    });
   }
 
   /** Stops issuing; what is in flight still completes (or times out). */
@@ -257,65 +151,31 @@ export class LoadStep implements ConnectionListener {
 
   // ---- generation and sending (hot) -------------------------------------------------------
 
-  private pickOp(): number {
-    if (this.singleOp >= 0) return this.singleOp;
-    const u = this.opPrng.nextFloat();
-    return u < this.opCut[0]! ? OP_PUT : u < this.opCut[1]! ? OP_GET : OP_DELETE;
-  }
-
-  /** Formats key `key` of op `op` into keyBuf; returns the exact-length view the ring hashes. */
-  private formatKey(op: number, key: number): Uint8Array {
-    if (op === OP_DELETE && this.spec.deleteOnly) {
-      this.keyLength = writeKey(this.keyBuf, this.deletePrefix, key, DELETE_KEY_WIDTH);
-      return this.deleteView;
-    }
-    this.keyLength = writeKey(this.keyBuf, KEY_PREFIX, key, this.keyWidth);
-    return this.keyView;
-  }
-
-  /** Draws the next request into genOp/genKey/genSize/genServer. */
+  /** Draws the next request and picks its server. */
   private generate(): void {
-    const op = this.pickOp();
-    let key: number;
-    if (op === OP_DELETE && this.spec.deleteOnly) {
-      key = this.env.deleteCursor.next++;
-    } else {
-      key = this.keys.next();
-      if (this.verify !== null) key = ownKey(key, this.settings.workerIndex, this.settings.workerCount, this.settings.keySpace);
-    }
-    this.genOp = op;
-    this.genKey = key;
-    this.genSize = op === OP_PUT ? (this.sizeSpan === 1 ? this.sizeMin : this.sizeMin + this.sizePrng.nextBelow(this.sizeSpan)) : 0;
-    const view = this.formatKey(op, key);
-    const owner = this.ring.lookup(view);
-    if (this.downCount === 0 || this.live[owner] === 1) {
-      this.genServer = owner;
-      return;
-    }
-    // Failover: the next live server in the ring's preference order; with none left, the owner
-    // (the request then times out or fails as it would without failover).
-    const alt = this.ring.lookupLive(view, this.isLive);
-    this.genServer = alt === -1 ? owner : alt;
+    const view = this.gen.generate();
+    this.genServer = this.failover.route(view, this.ring.lookup(view));
   }
 
   /** Sends the generated request now if a slot is free, else queues it behind its server's backlog. */
   private issue(intendedMs: number, nowMs: number): void {
     const s = this.genServer;
-    this.serverKeys[s]!++;
+    const g = this.gen;
+    this.figures.countKey(s, 1);
     const q = this.backlog[s]!;
     if (q.count === 0) {
       const c = this.freeConn(s);
       if (c !== null) {
-        this.send(c, this.genOp, this.genKey, this.genSize, intendedMs, nowMs, true);
+        this.send(c, g.op, g.key, g.size, intendedMs, nowMs, true);
         return;
       }
       if (this.serverDown(s)) {
-        this.failUnsent(this.genOp, s, KIND_CONNECTION);
+        this.failUnsent(g.op, s, KIND_CONNECTION);
         this.markDown(s, nowMs);
         return;
       }
     }
-    q.push(intendedMs, this.genOp, this.genKey, this.genSize);
+    q.push(intendedMs, g.op, g.key, g.size);
     this.backlogged++;
     if (this.backlogged > this.maxBacklog) this.maxBacklog = this.backlogged;
   }
@@ -346,31 +206,19 @@ export class LoadStep implements ConnectionListener {
   }
 
   private send(c: LoadConnection, op: number, key: number, size: number, intendedMs: number, nowMs: number, keyFormatted: boolean): void {
-    if (!keyFormatted) this.formatKey(op, key);
+    const g = this.gen;
+    if (!keyFormatted) g.formatKey(op, key);
     let value = this.value;
     let expect = NO_CHECK;
     let expectSize = 0;
     const v = this.verify;
     if (v !== null) {
-      if (op === OP_PUT) {
-        const version = v.nextVersion++;
-        writeVerifyValue(this.expected, key, version, size);
-        value = this.expected;
-        v.versions[key] = version;
-        v.sizes[key] = size;
-      } else if (op === OP_GET) {
-        const state = v.versions[key]!;
-        expect = state === KEY_UNKNOWN ? NO_CHECK : state;
-        expectSize = v.sizes[key]!;
-      } else if (this.spec.deleteOnly) {
-        expect = 1;
-      } else {
-        const state = v.versions[key]!;
-        expect = state >= 0 ? 1 : state === KEY_DELETED ? 0 : NO_CHECK;
-        v.versions[key] = KEY_DELETED;
-      }
+      v.beforeSend(op, key, size, this.spec.deleteOnly, this.expected);
+      if (op === OP_PUT) value = this.expected;
+      expect = v.expect;
+      expectSize = v.expectSize;
     }
-    encodeRequest(c.writer, op, this.keyBuf, this.keyLength, value, size);
+    encodeRequest(c.writer, op, g.keyBuf, g.keyLength, value, size);
     let i = c.head + c.count;
     if (i >= c.capacity) i -= c.capacity;
     c.intendedMs[i] = intendedMs;
@@ -381,8 +229,7 @@ export class LoadStep implements ConnectionListener {
     c.expectSize[i] = expectSize;
     c.count++;
     this.inflight++;
-    this.requests[op]!++;
-    this.serverRequests[c.server]!++;
+    this.figures.countRequest(op, c.server);
     if (!c.dirty) {
       c.dirty = true;
       this.dirty.push(c);
@@ -420,7 +267,7 @@ export class LoadStep implements ConnectionListener {
       const due = schedule.dueBy(nowMs + this.env.ticker.earlyMs);
       while (this.issued < due) {
         const intended = schedule.intendedMs(this.issued++);
-        this.lateness.record((nowMs - intended) * 1000);
+        this.figures.recordLateness((nowMs - intended) * 1000);
         this.generate();
         this.issue(intended > nowMs ? nowMs : intended, nowMs);
       }
@@ -490,43 +337,23 @@ export class LoadStep implements ConnectionListener {
     c.count--;
     this.inflight--;
     const kind = this.scanner.kind;
-    this.errorsSinceReply[s] = 0;
-    if (kind === TYPE_ERROR) {
+    this.failover.noteReply(s);
+    if (kind === RESP_ERROR) {
       this.countError(op, s, KIND_ERROR_REPLY);
     } else {
       const expect = c.expect[i]!;
-      if (expect !== NO_CHECK && !this.matches(op, expect, c.expectSize[i]!, c.key[i]!, data)) {
+      if (expect !== NO_CHECK && !this.verify!.matches(this.scanner, data, op, expect, c.expectSize[i]!, c.key[i]!, this.expected)) {
         this.countError(op, s, KIND_WRONG_VALUE);
-      } else if ((op === OP_GET && kind === TYPE_BULK && this.scanner.valueStart === -1) || (op === OP_DELETE && kind === TYPE_INTEGER && this.scanner.integer === 0)) {
-        this.misses[op]!++;
+      } else if ((op === OP_GET && kind === RESP_BULK && this.scanner.valueStart === -1) || (op === OP_DELETE && kind === RESP_INTEGER && this.scanner.integer === 0)) {
+        this.figures.countMiss(op);
       }
     }
-    const latencyUs = (nowMs - c.intendedMs[i]!) * 1000;
-    this.latency[op]!.record(latencyUs);
-    this.service[op]!.record((nowMs - c.sentMs[i]!) * 1000);
-    this.serverLatency[s]!.record(latencyUs);
-    this.intervalLatency.record(latencyUs);
-    this.replies[op]!++;
-    this.intervalReplies++;
-  }
-
-  /** --verify: does the reply just scanned show what this worker last wrote? */
-  private matches(op: number, expect: number, expectSize: number, key: number, data: Buffer): boolean {
-    const sc = this.scanner;
-    if (op === OP_DELETE) return sc.kind === TYPE_INTEGER && sc.integer === expect;
-    if (op !== OP_GET) return true;
-    if (expect === KEY_DELETED) return sc.kind === TYPE_BULK && sc.valueStart === -1;
-    if (sc.kind !== TYPE_BULK || sc.valueStart === -1 || sc.valueEnd - sc.valueStart !== expectSize) return false;
-    writeVerifyValue(this.expected, key, expect, expectSize);
-    return data.compare(this.expected, 0, expectSize, sc.valueStart, sc.valueEnd) === 0;
+    this.figures.recordReply(op, s, (nowMs - c.intendedMs[i]!) * 1000, (nowMs - c.sentMs[i]!) * 1000);
   }
 
   private countError(op: number, s: number, kind: number): void {
-    this.errors[op * 4 + kind]!++;
-    this.serverErrors[s * 4 + kind]!++;
-    this.intervalErrors++;
-    this.errorsSinceReply[s]!++;
-    if (this.live[s] === 0) this.env.health.countWhileDown(this.ring.nodes[s]!);
+    this.figures.countError(op, s, kind);
+    this.failover.noteError(s);
   }
 
   /**
@@ -535,30 +362,27 @@ export class LoadStep implements ConnectionListener {
    * probes it back (nodeUp).
    */
   private markDown(s: number, nowMs: number): void {
-    if (this.live[s] === 0) return;
-    this.live[s] = 0;
-    this.downCount++;
-    this.env.health.markDown(this.ring.nodes[s]!, this.errorsSinceReply[s]!);
-    this.errorsSinceReply[s] = 0;
+    if (!this.failover.markDown(s)) return;
     const q = this.backlog[s]!;
+    const g = this.gen;
     // With no live server left the backlog stays where it is (it times out or drains as before).
-    while (q.count > 0 && this.downCount < this.serverCount) {
+    while (q.count > 0 && !this.failover.allDown()) {
       const op = q.headOp();
       const key = q.headKey();
       const size = q.headSize();
       const intended = q.headIntendedMs();
       q.shift();
       this.backlogged--;
-      this.genOp = op;
-      this.genKey = key;
-      this.genSize = size;
-      const alt = this.ring.lookupLive(this.formatKey(op, key), this.isLive);
+      g.op = op;
+      g.key = key;
+      g.size = size;
+      const alt = this.failover.liveServerFor(g.formatKey(op, key));
       if (alt === -1) {
         this.failUnsent(op, s, KIND_CONNECTION);
         continue;
       }
       // Counted once already (issue): move the count with the request.
-      this.serverKeys[s]!--;
+      this.figures.countKey(s, -1);
       this.genServer = alt;
       this.issue(intended, nowMs);
     }
@@ -567,11 +391,8 @@ export class LoadStep implements ConnectionListener {
   /** The health policy's probe got an answer from `address`: route its keys to it again. */
   nodeUp(address: string): void {
     if (!this.running) return;
-    const s = this.ring.indexOf(address);
-    if (s < 0 || this.live[s] === 1) return;
-    this.live[s] = 1;
-    this.downCount--;
-    this.errorsSinceReply[s] = 0;
+    const s = this.failover.markUp(address);
+    if (s < 0) return;
     for (const c of this.conns[s]!) {
       if (c.open) continue;
       // Requests wait in the backlog for these connections instead of failing at once.
@@ -582,8 +403,7 @@ export class LoadStep implements ConnectionListener {
 
   /** A request that failed before it was sent (its server is down, or it waited past the timeout). */
   private failUnsent(op: number, s: number, kind: number): void {
-    this.requests[op]!++;
-    this.serverRequests[s]!++;
+    this.figures.countRequest(op, s);
     this.countError(op, s, kind);
   }
 
@@ -652,92 +472,8 @@ export class LoadStep implements ConnectionListener {
     if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     this.env.ticker.cancel();
-    this.delay.disable();
-    this.emitInterval(nowMs);
+    this.figures.stop(nowMs);
     for (const c of this.allConns) c.listener = null;
     this.finish?.();
   }
-
-  private emitInterval(nowMs: number): void {
-    const durationMs = nowMs - this.intervalStartMs;
-    if (durationMs <= 0 && this.intervalReplies === 0) return;
-    if (this.eluMark !== null && durationMs >= Math.min(100, this.settings.intervalMs)) {
-      const elu = performance.eventLoopUtilization(this.eluMark);
-      if (elu.utilization > this.maxElu) this.maxElu = elu.utilization;
-    }
-    this.eluMark = performance.eventLoopUtilization();
-    this.env.post({
-      type: 'interval',
-      stepIndex: this.spec.stepIndex,
-      workerIndex: this.settings.workerIndex,
-      seq: this.intervalSeq++,
-      durationMs,
-      replies: this.intervalReplies,
-      errors: this.intervalErrors,
-      latency: this.intervalLatency.snapshot(),
-    });
-    this.intervalLatency.reset();
-    this.intervalReplies = 0;
-    this.intervalErrors = 0;
-    this.intervalStartMs = nowMs;
-  }
-
-  private errorsOf(arr: Float64Array, base: number): ErrorCounts {
-    const e = emptyErrors();
-    ERROR_KINDS.forEach((kind, k) => {
-      e[kind] = arr[base * 4 + k]!;
-    });
-    return e;
-  }
-
-  private report(): WorkerStepReport {
-    const operations: WorkerStepReport['operations'] = {};
-    let requests = 0;
-    let replies = 0;
-    OPERATIONS.forEach((name, op) => {
-      if (this.requests[op] === 0 && this.spec.mix[name] === 0) return;
-      const r: WorkerOperationReport = {
-        requests: this.requests[op]!,
-        errors: this.errorsOf(this.errors, op),
-        misses: this.misses[op]!,
-        latency: this.latency[op]!.snapshot(),
-        serviceTime: this.service[op]!.snapshot(),
-      };
-      operations[name] = r;
-      requests += r.requests;
-      replies += this.replies[op]!;
-    });
-    const servers: WorkerServerReport[] = [];
-    for (let s = 0; s < this.serverCount; s++) {
-      servers.push({ requests: this.serverRequests[s]!, errors: this.errorsOf(this.serverErrors, s), latency: this.serverLatency[s]!.snapshot(), keys: this.serverKeys[s]! });
-    }
-    const delayMaxMs = this.delay.count > 0 ? this.delay.max / 1e6 : 0;
-    return {
-      stepIndex: this.spec.stepIndex,
-      workerIndex: this.settings.workerIndex,
-      durationMs: Math.max(this.lastReplyMs - this.startMs, 0.001),
-      requests,
-      replies,
-      operations,
-      servers,
-      sendLateness: this.lateness.snapshot(),
-      maxEventLoopUtilization: this.maxElu,
-      maxEventLoopDelayMs: Number.isFinite(delayMaxMs) ? delayMaxMs : 0,
-      planned: this.schedule?.total ?? this.issued,
-      issued: this.issued,
-      maxBacklog: this.maxBacklog,
-      aborted: this.aborted,
-    };
-  }
-}
-
-/** Under --verify each worker owns the keys ≡ workerIndex (mod workerCount): maps any index to one. */
-export function ownKey(key: number, workerIndex: number, workerCount: number, keySpace: number): number {
-  const k = key - (key % workerCount) + workerIndex;
-  return k < keySpace ? k : k - workerCount;
-}
-
-/** A fresh event-loop delay monitor (10 ms resolution), enabled per step. */
-export function createDelayMonitor(): IntervalHistogram {
-  return monitorEventLoopDelay({ resolution: 10 });
 }

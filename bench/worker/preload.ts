@@ -8,7 +8,8 @@ import { KvError } from '../../errors/kv-error.js';
 import { writeKey } from './keygen.js';
 import { Prng } from '../prng.js';
 import type { ConnectionListener, LoadConnection } from './load-connection.js';
-import { constantValue, type VerifyState } from './load-step.js';
+import { constantValue } from './request-generator.js';
+import type { VerifyState } from './verify.js';
 import { encodeRequest, OP_PUT, writeVerifyValue } from './request-encoder.js';
 import { RESP_ERROR } from '../../protocol/resp.js';
 

@@ -1,5 +1,5 @@
-import type { Comparison, Metric, MetricComparison, StepComparison } from './compare.js';
-import { formatMs, formatOps } from '../report/chart-data.js';
+import type { Comparison, Metric, MetricComparison, StepComparison } from '../analysis/compare.js';
+import { formatMs, formatOps } from './chart-data.js';
 
 // A Comparison as text: the markdown summary (--markdown FILE, $GITHUB_STEP_SUMMARY) and the plain
 // table compare prints on the terminal. Pure functions of the Comparison.
