@@ -11,7 +11,8 @@ import { parseChaos } from '../bench/run/chaos.js';
 import { chaosOutages } from '../bench/analysis/chaos-outages.js';
 import { parseBenchArgs } from '../bench/run/config.js';
 import { BenchConfigError } from '../bench/errors.js';
-import { totalErrors, validateRunResult, type RunResult } from '../bench/results.js';
+import { totalErrors, type RunResult } from '../bench/results.js';
+import { validateRunResult } from '../bench/results-check.js';
 import { portClosed, runBenchCli } from './helpers/bench-process.js';
 
 test('parseChaos reads action:server@time in s or ms and sorts by time', () => {

@@ -8,7 +8,8 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RequestDecoder } from '../protocol/decoder.js';
-import { validateRunResult, type RunResult } from '../bench/results.js';
+import type { RunResult } from '../bench/results.js';
+import { validateRunResult } from '../bench/results-check.js';
 import { runBenchCli } from './helpers/bench-process.js';
 
 type Answer = (args: string[], socket: Socket) => string | null;

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer } from '../server/spawn.js';
 import { sendCommand } from '../protocol/one-shot.js';
-import { validateRunResult, type RunResult } from '../bench/results.js';
+import type { RunResult } from '../bench/results.js';
+import { validateRunResult } from '../bench/results-check.js';
 import { startBench } from './helpers/bench-process.js';
 
 test('a 300 ms server stall shows in the corrected percentiles and not in service time', async () => {

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aggregateStep } from '../bench/run/merge-worker-reports.js';
+import { mergeWorkerReports } from '../bench/run/merge-worker-reports.js';
 import { judgeClientBound } from '../bench/run/client-bound.js';
 import { LatencyRecorder } from '../bench/histogram.js';
 import type { WorkerStepReport } from '../bench/messages.js';
 import { planSteps } from '../bench/run/plan.js';
-import { SCHEMA_VERSION, validateRunResult, type RunResult } from '../bench/results.js';
+import { SCHEMA_VERSION, type RunResult } from '../bench/results.js';
+import { validateRunResult } from '../bench/results-check.js';
 import { formatSummary } from '../bench/run/summary.js';
 import { parseWorkload } from '../bench/workload.js';
 import { syntheticStep } from './helpers/bench-fixtures.js';
@@ -81,7 +82,7 @@ test('workers\' reports merge into one step whose percentiles are those of all r
   const planned = planSteps({ serverCounts: [2], workloads: [parseWorkload('get')], mode: 'open', loadLevels: [0.5], rateOpsPerSec: 1000, trials: 1 })[0]!;
   const fast = Array.from({ length: 990 }, () => 100);
   const slow = Array.from({ length: 10 }, () => 50_000);
-  const { step, histograms } = aggregateStep(
+  const { step, histograms } = mergeWorkerReports(
     { index: 0, planned, servers: ['127.0.0.1:7001', '127.0.0.1:7002'], targetOpsPerSec: 500, cpuUs: 2004, serverCpuUs: 5010, stealFraction: 0.012345, thresholds: { latenessUs: 1000, eventLoopUtilization: 0.95 } },
     [workerReport(0, fast, 2), workerReport(1, slow, 2)],
   );

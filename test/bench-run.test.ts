@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer } from '../server/spawn.js';
 import { sendCommand } from '../protocol/one-shot.js';
-import { validateRunResult, type RunResult, type StepResult } from '../bench/results.js';
+import type { RunResult, StepResult } from '../bench/results.js';
+import { validateRunResult } from '../bench/results-check.js';
 import { hasCommand } from './helpers/system.js';
 import { portClosed, runBenchCli } from './helpers/bench-process.js';
 

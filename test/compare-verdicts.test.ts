@@ -4,7 +4,7 @@ import { compareRuns, noiseFloorFrom, thresholdsFor, DEFAULT_COMPARE_OPTIONS } f
 import { comparisonMarkdown, comparisonText, formatPercent } from '../bench/report/comparison-text.js';
 import { combineTrials, dropFirstTrials } from '../bench/analysis/merge-trials.js';
 import { CompareMismatchError } from '../bench/errors.js';
-import { validateRunResult } from '../bench/results.js';
+import { validateRunResult } from '../bench/results-check.js';
 import { makeRunResult } from './helpers/results-fixture.js';
 
 // Small runs keep these fast: 1 server, one workload, two load levels, 5 trials.

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { decodeHistogram, mergeEncoded, summarize } from '../bench/histogram.js';
 import { mergeRuns, mergeSummaries } from '../bench/analysis/merge-runs.js';
 import { MergeMismatchError } from '../bench/errors.js';
-import { validateRunResult, type RunResult } from '../bench/results.js';
+import type { RunResult } from '../bench/results.js';
+import { validateRunResult } from '../bench/results-check.js';
 import { makeRunResult } from './helpers/results-fixture.js';
 
 const plan = { serverCounts: [1, 2], workloads: ['get', 'mix-get90-put10'], fractions: [0.5, 0.9], samplesPerStep: 150 };

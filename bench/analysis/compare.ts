@@ -19,7 +19,7 @@ import { bootstrapMedianRatio, detectableShift, mannWhitneyU, median, smallestOn
 // for the threshold-only judgement of a single run. Only the gated metrics (--gate, default
 // throughput and server_cpu) can fail the comparison; the others are reported with the same verdicts.
 //
-// server_cpu is the servers' CPU time per request (bench/server-cpu.ts), known when the bench
+// server_cpu is the servers' CPU time per request (bench/run/server-cpu.ts), known when the bench
 // started the servers itself; a step is compared on it only when every trial on both sides has it.
 
 export const METRICS = ['throughput', 'server_cpu', 'p50', 'p99'] as const;
@@ -37,7 +37,7 @@ export interface CompareOptions {
   maxRegression: number;
   /**
    * Trials during which the hypervisor stole more than this share of the machine's CPU are left
-   * out (bench/steal.ts): they measured a neighbour. null keeps every trial.
+   * out (bench/analysis/steal-limit.ts): they measured a neighbour. null keeps every trial.
    */
   maxSteal: number | null;
   /** Significance level of the one-sided test. */

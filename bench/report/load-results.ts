@@ -1,6 +1,7 @@
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { validateRunResult, type RunResult } from '../results.js';
+import type { RunResult } from '../results.js';
+import { validateRunResult } from '../results-check.js';
 import { combineTrials, dropFirstTrials } from '../analysis/merge-trials.js';
 import { ResultsInputError } from '../errors.js';
 

@@ -1,7 +1,7 @@
 // Carries out a --chaos schedule during a run: from the start of the first measured step, at each
 // action's time, kill -9 / SIGSTOP / SIGCONT a server the run started, or restart it on the same
 // port with the same data folder. Every action becomes an event of the run (chaos-kill,
-// chaos-stop, chaos-cont, chaos-restart) and a ChaosApplied record for bench/chaos.ts.
+// chaos-stop, chaos-cont, chaos-restart) and a ChaosApplied record for bench/run/chaos.ts.
 
 import type { ChaosApplied } from '../analysis/chaos-outages.js';
 import type { ChaosAction } from './chaos.js';

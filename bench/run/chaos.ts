@@ -1,7 +1,7 @@
 // The --chaos schedule and what it did, as data: `parseChaos` turns "kill:2@10s,restart:2@20s"
 // into checked actions, `chaosOutages` pairs the actions the run carried out with the node-down /
 // node-up transitions the workers observed, giving time to failover, errors and time to rejoin.
-// Processes and timers live in bench/chaos-runner.ts; this file only takes data and returns data.
+// Processes and timers live in bench/run/chaos-runner.ts; this file only takes data and returns data.
 
 import { BenchConfigError } from '../errors.js';
 import { CHAOS_ACTIONS, type ChaosActionKind } from '../results.js';

@@ -47,7 +47,7 @@ export interface StepHistograms {
   serviceTime: Partial<Record<string, Histogram>>;
 }
 
-export function aggregateStep(ctx: StepContext, reports: readonly WorkerStepReport[]): { step: StepResult; histograms: StepHistograms } {
+export function mergeWorkerReports(ctx: StepContext, reports: readonly WorkerStepReport[]): { step: StepResult; histograms: StepHistograms } {
   const operations: StepResult['operations'] = {};
   const totalLatency = createHistogram();
   const totalService = createHistogram();

@@ -18,7 +18,7 @@ import type { TargetKind } from '../results.js';
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
 
-/** What --chaos may do to a server this run started (bench/chaos-runner.ts). */
+/** What --chaos may do to a server this run started (bench/run/chaos-runner.ts). */
 export interface ServerHandle {
   readonly address: string;
   /** Sends `signal` to the server's current process (SIGKILL, SIGSTOP, SIGCONT). */

@@ -1,6 +1,6 @@
 // One load-generating connection of a worker: a raw net.Socket, the requests in flight on it (a
 // FIFO in typed arrays, capacity = --pipeline), its write buffer, and bytes of a reply split
-// across reads. What happens with replies is the listener's business (bench/load-step.ts).
+// across reads. What happens with replies is the listener's business (bench/worker/load-step.ts).
 
 import { connect, type Socket } from 'node:net';
 import { RespWriter } from '../../protocol/encoder.js';

@@ -16,7 +16,7 @@ import { ServerHealth } from './server-health.js';
 import { preload } from './preload.js';
 import { Ticker } from './ticker.js';
 
-if (parentPort === null) throw new Error('bench/worker.js runs as a worker thread, started by bench/coordinator.js');
+if (parentPort === null) throw new Error('bench/worker/thread.js runs as a worker thread, started by bench/run/worker-pool.js');
 const port = parentPort;
 const settings = workerData as WorkerSettings;
 

@@ -1,6 +1,6 @@
 // The ticker's own thread: sleeps until the deadline its worker wrote into shared memory, then
 // posts one message. Atomics.wait sleeps with microsecond resolution, where every timer of an
-// event loop (setTimeout, libuv) rounds to whole milliseconds: see bench/ticker.ts for the
+// event loop (setTimeout, libuv) rounds to whole milliseconds: see bench/worker/ticker.ts for the
 // protocol between the two threads.
 
 import { workerData, type MessagePort } from 'node:worker_threads';

@@ -177,7 +177,7 @@ export function makeRunResult(options: FixtureOptions = {}): RunResult {
     machine: { cpuModel: 'Synthetic CPU @ 3.0GHz', cores: 2, memoryBytes: 4 * 2 ** 30, nodeVersion: 'v20.0.0', platform: 'linux', hostname: 'fixture-host' },
     target: 'kvring',
     servers: Array.from({ length: Math.max(...serverCounts) }, (_, i) => `127.0.0.1:${7000 + i}`),
-    // The keys bench/config.ts writes (a subset): the chart subtitles read them.
+    // The keys bench/run/config.ts writes (a subset): the chart subtitles read them.
     config: { serverCounts, trials, mode: 'open', numThreads: 1, connections: 8, pipeline: 1, valueSizeMin: 32, valueSizeMax: 32, keySpace: 10000, keyDist: 'uniform', stepDurationSec, maxErrorRate: 0.01 },
     steps,
     intervals,

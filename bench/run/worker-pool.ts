@@ -1,0 +1,156 @@
+// The bench's worker threads, seen from the main thread: starts --num_threads workers, sends them
+// steps and preloads, and waits for every worker's answer. Interval and node messages go to the
+// listener as they arrive; a crashed worker fails whatever is being waited for.
+
+import { Worker } from 'node:worker_threads';
+import { WorkerFailedError } from '../errors.js';
+import type { MainToWorker, StepSpec, WorkerSettings, WorkerStepReport, WorkerToMain } from '../messages.js';
+
+interface Waiter<T> {
+  resolve: (value: T) => void;
+  reject: (err: Error) => void;
+}
+
+export type WorkerEvent = Extract<WorkerToMain, { type: 'interval' | 'node' }>;
+
+export class WorkerPool {
+  private readonly workers: Worker[] = [];
+  private stepWaiter: (Waiter<WorkerStepReport[]> & { reports: WorkerStepReport[] }) | null = null;
+  private preloadWaiter: (Waiter<number> & { done: number; keys: number; requestId: number }) | null = null;
+  private nextRequestId = 1;
+  private closing = false;
+  /** The first failure (a worker crashed or reported one); every later wait rejects with it. */
+  failure: Error | null = null;
+
+  private constructor(private readonly onEvent: (event: WorkerEvent) => void) {}
+
+  /** Starts one worker per settings entry and waits until each is ready. */
+  static async start(settings: readonly WorkerSettings[], onEvent: (event: WorkerEvent) => void): Promise<WorkerPool> {
+    const pool = new WorkerPool(onEvent);
+    const ready = settings.map((s, w) => {
+      const worker = new Worker(new URL('../worker/thread.js', import.meta.url), { workerData: s });
+      pool.workers.push(worker);
+      const started = new Promise<void>((resolve, reject) => {
+        const onMessage = (m: WorkerToMain): void => {
+          if (m.type === 'ready') {
+            worker.off('message', onMessage);
+            resolve();
+          }
+        };
+        worker.on('message', onMessage);
+        worker.once('error', reject);
+      });
+      worker.on('message', (m: WorkerToMain) => pool.onMessage(m));
+      worker.on('error', (err) => pool.fail(new WorkerFailedError(`worker ${w} crashed: ${err.message}`)));
+      worker.on('exit', (code) => {
+        if (!pool.closing) pool.fail(new WorkerFailedError(`worker ${w} exited unexpectedly (code ${code})`));
+      });
+      return started;
+    });
+    try {
+      await Promise.all(ready);
+    } catch (err) {
+      await pool.close();
+      throw new WorkerFailedError(`a worker failed to start: ${(err as Error).message}`);
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  broadcast(message: MainToWorker): void {
+    for (const w of this.workers) w.postMessage(message);
+  }
+
+  /** Runs one step on every worker (each its share: phase i / n); resolves with every worker's report. */
+  runStep(spec: Omit<StepSpec, 'phase'>): Promise<WorkerStepReport[]> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    const done = new Promise<WorkerStepReport[]>((resolve, reject) => {
+      this.stepWaiter = { resolve, reject, reports: [] };
+    });
+    this.workers.forEach((w, i) => {
+      const message: MainToWorker = { type: 'step', spec: { ...spec, phase: i / this.workers.length } };
+      w.postMessage(message);
+    });
+    return done;
+  }
+
+  /** Writes the key space into `servers` (each worker its share); resolves with the keys written. */
+  preload(servers: string[]): Promise<number> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    const requestId = this.nextRequestId++;
+    const done = new Promise<number>((resolve, reject) => {
+      this.preloadWaiter = { resolve, reject, done: 0, keys: 0, requestId };
+    });
+    this.broadcast({ type: 'preload', spec: { requestId, servers } });
+    return done;
+  }
+
+  private fail(err: Error): void {
+    if (this.failure === null) this.failure = err;
+    this.stepWaiter?.reject(err);
+    this.preloadWaiter?.reject(err);
+    this.stepWaiter = null;
+    this.preloadWaiter = null;
+  }
+
+  private onMessage(m: WorkerToMain): void {
+    switch (m.type) {
+      case 'ready':
+        return;
+      case 'interval':
+      case 'node':
+        this.onEvent(m);
+        return;
+      case 'stepDone': {
+        const waiter = this.stepWaiter;
+        if (waiter === null) return;
+        waiter.reports.push(m.report);
+        if (waiter.reports.length === this.workers.length) {
+          this.stepWaiter = null;
+          waiter.resolve(waiter.reports);
+        }
+        return;
+      }
+      case 'preloaded': {
+        const waiter = this.preloadWaiter;
+        if (waiter === null || waiter.requestId !== m.requestId) return;
+        waiter.done++;
+        waiter.keys += m.keys;
+        if (m.errors > 0) {
+          this.fail(new WorkerFailedError(`preloading keys got ${m.errors} error replies from the servers; check their logs (memory limits?)`));
+          return;
+        }
+        if (waiter.done === this.workers.length) {
+          this.preloadWaiter = null;
+          waiter.resolve(waiter.keys);
+        }
+        return;
+      }
+      case 'failed':
+        this.fail(new WorkerFailedError(`worker ${m.workerIndex}: ${m.message}`));
+        return;
+    }
+  }
+
+  /** Stops every worker (gracefully, then terminate). */
+  async close(): Promise<void> {
+    this.closing = true;
+    const exits = this.workers.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            void w.terminate().then(() => resolve());
+          }, 2000);
+          w.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+    );
+    for (const w of this.workers) w.postMessage({ type: 'shutdown' } satisfies MainToWorker);
+    await Promise.all(exits);
+  }
+}
