@@ -8,7 +8,7 @@ export class Prng {
 
   /**
    * `seed`: any 32-bit integer. `stream` (optional) derives an independent sequence from the same
-   * seed (a fuzz burst, a connection); stream 0 is the seed's own sequence.
+   * seed (a fuzz burst, a connection); stream 0 is the plain sequence of `seed`.
    */
   constructor(seed: number, stream = 0) {
     this.state = (stream === 0 ? seed : deriveSeed(seed, stream)) | 0;

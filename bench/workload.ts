@@ -1,5 +1,5 @@
 // Workloads: which operations a step issues and in what proportion. Single operations (put, get,
-// delete: the seed's three charts), custom mixes (`--mix get:90,put:10`) and YCSB-style presets
+// delete: the three charts of the original Python project), custom mixes (`--mix get:90,put:10`) and YCSB-style presets
 // kept as data files in bench/workloads/*.json, whose first field says what they model.
 
 import { BenchConfigError } from './errors.js';

@@ -40,7 +40,7 @@ interface Settings {
 }
 
 /**
- * The seed accepted upper-case verbs (PUT, GET, DELETE, END): the first positional argument is
+ * The original Python project accepted upper-case verbs (PUT, GET, DELETE, END): the first positional argument is
  * lower-cased, so both spellings work; keys and values are left alone. An unknown verb is a
  * usage error naming the verbs (yargs would call it an "unknown argument").
  */

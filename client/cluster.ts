@@ -50,7 +50,7 @@ export interface ClusterOptions extends Omit<ConnectionOptions, 'autoReconnect' 
   readonly ring?: RingOptions;
   /**
    * Builds the key router from the canonical "host:port" ids instead of the default
-   * `new Ring(ids, options.ring)`; e.g. `(ids) => new SeedRing(ids)` to read data the seed placed.
+   * `new Ring(ids, options.ring)`; e.g. `(ids) => new UhashringRing(ids)` to read data the original Python project placed.
    */
   readonly router?: (servers: readonly string[]) => KeyRouter;
 }

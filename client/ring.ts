@@ -6,7 +6,7 @@
 //   ring adds a binary search (~10× slower) and rendezvous hashing one hash per server;
 // - the table gives every server ⌊M/N⌋ or ⌈M/N⌉ of its M slots, so what imbalance remains is the
 //   keys' own sampling noise (max/mean 1.000–1.018 over 1M keys, the same as a uniformly random
-//   placement), where the seed's 10 sha256 vnodes per server gave 1.07–1.83;
+//   placement), where the legacy uhashring ring's 10 sha256 vnodes per server gave 1.07–1.83;
 // - adding or removing a server moves the ideal share plus at most ~0.55 percentage points.
 // Every process and thread builds the same table from the same set of ids: ids are sorted first and
 // only ids' hashes, never their positions in the caller's list, decide the placement.
@@ -47,7 +47,7 @@ export interface RingOptions {
   readonly tableSize?: number;
 }
 
-/** What routing code needs from a ring; the seed-compatible ring implements it too. */
+/** What routing code needs from a ring; the legacy uhashring ring implements it too. */
 export interface KeyRouter {
   /** Node ids in canonical (sorted) order; every index below refers to this array. */
   readonly nodes: readonly string[];

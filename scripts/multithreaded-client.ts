@@ -1,4 +1,4 @@
-// `npm run multithreaded-client -- --num_threads 10`: the seed's multithreading client, on
+// `npm run multithreaded-client -- --num_threads 10`: the original Python project's multithreading client, on
 // kvring's client library. T worker threads each PUT, GET and DELETE their own keys through the
 // ring (one KvCluster per thread), check every GET returns what the thread wrote and every DELETE
 // finds its key, and report per thread and in total: ops, errors, mismatches, ops/s.

@@ -1,4 +1,4 @@
-// Measures the consistent-hash ring against the seed's ring and the alternatives we tried, so the
+// Measures the consistent-hash ring against the legacy uhashring ring of the original Python project and the alternatives we tried, so the
 // README's choice can be checked on any machine:
 //   npx tsx scripts/ring-bench.ts            (or, after `npm run build`, node dist/scripts/ring-bench.js)
 //   options: --sets 10 (random server-name sets per server count), --alt-sets 3 (sets for the
@@ -17,7 +17,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 
 import { fmix32, hash32, hashString } from '../client/hash.js';
 import { DEFAULT_TABLE_SIZE, Ring } from '../client/ring.js';
-import { SEED_VNODES, SeedRing } from '../client/seed-ring.js';
+import { UHASHRING_VNODES, UhashringRing } from '../client/uhashring-ring.js';
 import { median } from '../bench/analysis/statistics.js';
 
 const SERVER_COUNTS = [2, 3, 4, 8, 16, 32, 64] as const;
@@ -198,12 +198,12 @@ function algorithms(data: ReturnType<typeof keyData>): Algorithm[] {
       },
     },
     {
-      label: `seed: uhashring sha256, ${SEED_VNODES} vnodes (SeedRing)`,
+      label: `seed: uhashring sha256, ${UHASHRING_VNODES} vnodes (UhashringRing)`,
       isAlternative: false,
       hasMembership: true,
       timing: 'seed',
       build: (ids) => {
-        const ring = new SeedRing(ids);
+        const ring = new UhashringRing(ids);
         return {
           nodes: ring.nodes,
           place: () => placeAll(keys.length, (k) => ring.lookupDigest(digests, k * 32)),
@@ -319,7 +319,7 @@ function timedLookup(kind: TimingKind, servers: number, seed: number): (keys: re
       };
     }
     case 'seed': {
-      const ring = new SeedRing(ids);
+      const ring = new UhashringRing(ids);
       return (keys) => {
         let sink = 0;
         for (let i = 0; i < keys.length; i += 16) sink ^= ring.lookup(keys[i]!); // 1/16 of the pool: it is slow

@@ -421,7 +421,7 @@ const COMMAND_LIST: CommandSpec[] = [
   spec('debug', -2, debug),
 ];
 
-/** The seed's verbs, kept so `PUT key1 value1` typed into nc works. */
+/** The verbs of the original Python project (Single-Server-Key-Value-Store), kept so `PUT key1 value1` typed into nc works. */
 const ALIASES: Record<string, string> = { put: 'set', delete: 'del', end: 'shutdown' };
 
 const TABLE = new Map<string, CommandSpec>();

@@ -41,7 +41,7 @@ test('a fixed --rate needs no probe', () => {
   assert.deepEqual(describe({ ...base, serverCounts: [1], workloads: [parseWorkload('get')], rateOpsPerSec: 1000 }), ['1:get:level:0.5:0', '1:get:level:1:0']);
 });
 
-test('--mode closed measures one closed-loop step per point, like the seed', () => {
+test('--mode closed measures one closed-loop step per point, like the original Python project', () => {
   assert.deepEqual(describe({ ...base, mode: 'closed', trials: 2, workloads: [parseWorkload('put')] }), ['1:put:max:-:0', '1:put:max:-:1', '2:put:max:-:0', '2:put:max:-:1']);
 });
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer, type RunningServer } from '../server/spawn.js';
 import { KvCluster } from '../client/cluster.js';
-import { SeedRing } from '../client/seed-ring.js';
+import { UhashringRing } from '../client/uhashring-ring.js';
 import { unusedPort } from './helpers/ports.js';
 
 // KvCluster against three real kvring servers: routing, a server SIGKILLed mid-run (failover,
@@ -165,15 +165,15 @@ test('a hung server (SIGSTOP) is routed around after one request timeout', { tim
   assert.equal(await cluster.getString(key), 'v');
 });
 
-test('a custom router decides placement: with the seed\'s ring, keys land where the seed put them', { timeout: 30_000 }, async () => {
+test('a custom router decides placement: with the legacy uhashring ring, keys land where the original Python project put them', { timeout: 30_000 }, async () => {
   const { servers } = await startServers(2);
-  const seedRing = new SeedRing(servers.map((s) => s.address));
-  const cluster = new KvCluster(servers.map((s) => s.address), { router: (ids) => new SeedRing(ids) });
+  const uhashringRing = new UhashringRing(servers.map((s) => s.address));
+  const cluster = new KvCluster(servers.map((s) => s.address), { router: (ids) => new UhashringRing(ids) });
   after(() => cluster.destroy());
   const keys = Array.from({ length: 200 }, (_, i) => `seed:${i}`);
   await Promise.all(keys.map((k) => cluster.put(k, 'v')));
   for (const s of servers) {
-    const expected = keys.filter((k) => seedRing.nodes[seedRing.lookup(k)] === s.address).length;
+    const expected = keys.filter((k) => uhashringRing.nodes[uhashringRing.lookup(k)] === s.address).length;
     assert.equal(await cluster.dbsize(s.address), expected);
   }
 });

@@ -55,7 +55,7 @@ test('ioredis, a third-party client, works unchanged: GET/SET/DEL/EXISTS/PING/EC
   assert.deepEqual(results?.map(([err, v]) => [err, v]), [[null, 'OK'], [null, 'a'], [null, 1], [null, null]]);
 });
 
-test('inline commands typed into nc work, with the seed verbs PUT/GET/DELETE and quotes', async () => {
+test('inline commands typed into nc work, with the original project\'s verbs PUT/GET/DELETE and quotes', async () => {
   const c = await raw();
   c.send('PUT key1 value1\r\nGET key1\r\nput "key 2" \'two words\'\nget "key 2"\r\nDELETE key1\r\nGET key1\r\n');
   const replies = await c.read(6);

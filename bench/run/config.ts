@@ -1,6 +1,6 @@
 // The bench's flags, declared once: --help, validation, the presets, the README flag table
 // (`node dist/bench/run/flags-doc.js`) and the `config` block of results.json all come from here.
-// Names are snake_case as in the seed (--num_servers), each with a kebab-case alias.
+// Names are snake_case as in the original Python project (--num_servers), each with a kebab-case alias.
 
 import { flagTable, parseFlags, type FlagSpec } from '../../cli/flags.js';
 import { availableParallelism } from 'node:os';
@@ -39,7 +39,7 @@ export const OPTION_SPECS = {
   seed: { type: 'number', default: 1, group: WORKLOAD, describe: 'seed of every key, operation and value-size sequence: the same seed replays the same requests' },
   verify: { type: 'boolean', default: false, group: WORKLOAD, describe: 'check every GET returns the value last written (nil after a DELETE); violations count as wrongValue errors. Uses 1 connection per server per thread and gives each thread its own keys' },
 
-  mode: { type: 'string', choices: ['open', 'closed'], default: 'open', group: LOAD, describe: 'open: closed-loop max probe, then open-loop levels with latency from the intended send time; closed: one closed-loop step per point (the seed\'s style)' },
+  mode: { type: 'string', choices: ['open', 'closed'], default: 'open', group: LOAD, describe: 'open: closed-loop max probe, then open-loop levels with latency from the intended send time; closed: one closed-loop step per point (the original Python project\'s style)' },
   load_levels: { type: 'string', default: '10,25,50,75,90,100,110', group: LOAD, describe: 'open-loop levels, percent of the measured maximum (or of --rate)' },
   rate: { type: 'number', group: LOAD, describe: 'total ops/s that --load_levels are percentages of; skips the max probe' },
   step_duration: { type: 'number', default: 1, group: LOAD, describe: 'seconds per step (max probe and each level)' },

@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { spawnServer } from '../server/spawn.js';
 import { startPingProbeThread } from '../scripts/faults/ping-probe.js';
 import { readRssBytes } from '../scripts/faults/rss.js';
+import { assertMemoryGrowthBelow } from './helpers/memory-bound.js';
 
 // Liveness bound for a PING round trip while the abuse goes on: generous on a shared 2-core
 // machine; it tells "still serving" from "stalled", it is not a performance target.
@@ -80,7 +81,5 @@ test('5,000 connections against --max-clients 4000: the extra ones get an error 
   assert.ok(liveness.worstMs < LIVENESS_MS, `PING took up to ${liveness.worstMs.toFixed(0)} ms during the flood`);
   const rssAfterBytes = readRssBytes(server.pid);
   t.diagnostic(`PING worst ${liveness.worstMs.toFixed(1)} ms, median ${liveness.p50Ms.toFixed(1)} ms over ${liveness.count} round trips; server RSS ${mib(rssBeforeBytes)} -> ${mib(rssAfterBytes)} MiB`);
-  if (rssBeforeBytes !== null && rssAfterBytes !== null) {
-    assert.ok(rssAfterBytes - rssBeforeBytes < 256 * MiB, `RSS grew ${((rssAfterBytes - rssBeforeBytes) / MiB).toFixed(0)} MiB for 4,000 connections`);
-  }
+  await assertMemoryGrowthBelow(t, '4,000 connections', rssBeforeBytes, rssAfterBytes, 256 * MiB);
 });

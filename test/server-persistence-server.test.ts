@@ -6,7 +6,7 @@ import { spawnServer, ServerStartError, type RunningServer } from '../server/spa
 import { encodeCommand } from '../protocol/encoder.js';
 import { ReplyError } from '../protocol/errors.js';
 import { RawClient } from './helpers/raw-client.js';
-import { tempDir, mountSmallTmpfs } from './persistence-helpers.js';
+import { tempDir, mountSmallTmpfs } from './helpers/persistence.js';
 
 // Persistence end to end: a real server child process, real sockets, real signals.
 

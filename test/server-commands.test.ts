@@ -22,7 +22,7 @@ test('a hostile glob (*a*a*a... against a long name) is answered at once, not by
   assert.ok(process.hrtime.bigint() - started < 5_000_000_000n);
 });
 
-test('the seed verbs are aliases of the Redis commands, in any letter case', () => {
+test('the original project\'s verbs are aliases of the Redis commands, in any letter case', () => {
   assert.equal(lookupCommand('PUT'), lookupCommand('set'));
   assert.equal(lookupCommand('delete'), lookupCommand('DEL'));
   assert.equal(lookupCommand('End'), lookupCommand('shutdown'));

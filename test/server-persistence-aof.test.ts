@@ -8,7 +8,7 @@ import { replayLog } from '../server/persistence/aof-replay.js';
 import { applyLogRecord, canonicalRecordBytes } from '../server/persistence/log-records.js';
 import { PersistenceError } from '../server/persistence/errors.js';
 import { encodeCommand } from '../protocol/encoder.js';
-import { captureLog, tempDir, mountSmallTmpfs, seededRandom, binaryString } from './persistence-helpers.js';
+import { captureLog, tempDir, mountSmallTmpfs, seededRandom, binaryString } from './helpers/persistence.js';
 
 async function newLog(dir: string, fsync: AppendFsync, generation = 1): Promise<AppendLog> {
   const log = new AppendLog({ dir, generation, fsync, log: captureLog().log, retryDelayMs: 60_000 });

@@ -6,7 +6,7 @@ import { Store } from '../server/store.js';
 import { Persistence, logNeedsCompaction, LOG_COMPACTION_MIN_BYTES } from '../server/persistence/persistence.js';
 import { PersistenceError } from '../server/persistence/errors.js';
 import { encodeCommand } from '../protocol/encoder.js';
-import { captureLog, tempDir, testOptions, openStore, write, storeContents, seededRandom, mountSmallTmpfs } from './persistence-helpers.js';
+import { captureLog, tempDir, testOptions, openStore, write, storeContents, seededRandom, mountSmallTmpfs } from './helpers/persistence.js';
 
 function isCode(code: string, ...patterns: RegExp[]) {
   return (err: unknown): boolean => {

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { Store } from '../server/store.js';
-import { Persistence, type PersistenceOptions } from '../server/persistence/persistence.js';
+import { Store } from '../../server/store.js';
+import { Persistence, type PersistenceOptions } from '../../server/persistence/persistence.js';
 
 // Shared by the persistence tests: temp folders cleaned up by after(), a logger whose lines the
 // test can read, a small real tmpfs for disk-full cases, and a seeded random generator.
@@ -86,7 +86,7 @@ export function storeContents(store: Store): Map<string, string> {
   return new Map(store.entries());
 }
 
-export { seededRandom } from '../bench/prng.js';
+export { seededRandom } from '../../bench/prng.js';
 
 /** A latin1 string of `length` bytes drawn from all 256 byte values. */
 export function binaryString(random: () => number, length: number): string {

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 
 import { hash32 } from '../client/hash.js';
 import { DEFAULT_TABLE_SIZE, Ring, RingConfigError } from '../client/ring.js';
-import { SeedRing } from '../client/seed-ring.js';
+import { UhashringRing } from '../client/uhashring-ring.js';
 
 const MILLION_KEYS = Array.from({ length: 1_000_000 }, (_, i) => `key:${i}`);
 
@@ -251,9 +251,9 @@ test('bad configurations are refused with KV_ERR_RING_CONFIG and a message namin
   refuses(() => new Ring(['a:1'], { weights: { 'b:2': 1 } }), /weights name "b:2"/);
   refuses(() => new Ring(['a:1'], { weights: { 'a:1': 0 } }), /weight of "a:1"/);
   refuses(() => new Ring(['a:1'], { weights: { 'a:1': Number.NaN } }), /weight of "a:1"/);
-  refuses(() => new SeedRing(['a:1', 'a:1']), /"a:1" is listed twice/);
-  refuses(() => new SeedRing(['a:1'], { weights: { 'a:1': 1.5 } }), /integer ≥ 1 in the seed's ring/);
-  refuses(() => new SeedRing(['a:1'], { vnodes: 0 }), /vnodes must be an integer ≥ 1/);
+  refuses(() => new UhashringRing(['a:1', 'a:1']), /"a:1" is listed twice/);
+  refuses(() => new UhashringRing(['a:1'], { weights: { 'a:1': 1.5 } }), /integer ≥ 1 in a uhashring ring/);
+  refuses(() => new UhashringRing(['a:1'], { vnodes: 0 }), /vnodes must be an integer ≥ 1/);
 });
 
 test('a smaller prime table size works and stays exactly balanced', () => {
@@ -264,8 +264,8 @@ test('a smaller prime table size works and stays exactly balanced', () => {
 
 // Expected placements below were produced by uhashring 2.4 (Python) as
 // HashRing(nodes, hash_fn=lambda k: int(sha256(k.encode()).hexdigest(), 16), vnodes=10).
-test('SeedRing reproduces the seed’s uhashring placement', () => {
-  const three = new SeedRing(['127.0.0.1:7003', '127.0.0.1:7001', '127.0.0.1:7002']);
+test('UhashringRing reproduces the uhashring placement of the original Python project', () => {
+  const three = new UhashringRing(['127.0.0.1:7003', '127.0.0.1:7001', '127.0.0.1:7002']);
   const firstEight = MILLION_KEYS.slice(0, 8).map((key) => three.nodes[three.lookup(key)]);
   assert.deepEqual(firstEight, [
     '127.0.0.1:7003', '127.0.0.1:7001', '127.0.0.1:7001', '127.0.0.1:7002',
@@ -278,18 +278,18 @@ test('SeedRing reproduces the seed’s uhashring placement', () => {
   }
   assert.deepEqual(Object.fromEntries(counts), { '127.0.0.1:7001': 7058, '127.0.0.1:7002': 7743, '127.0.0.1:7003': 5199 });
 
-  const sixteen = new SeedRing(Array.from({ length: 16 }, (_, i) => `127.0.1.${i + 1}:6379`));
+  const sixteen = new UhashringRing(Array.from({ length: 16 }, (_, i) => `127.0.1.${i + 1}:6379`));
   const nonAscii = ['é', '日本語', '😀', 'kéy:1'].map((key) => sixteen.nodes[sixteen.lookup(key)]);
   assert.deepEqual(nonAscii, ['127.0.1.15:6379', '127.0.1.11:6379', '127.0.1.9:6379', '127.0.1.4:6379']);
 
-  const weighted = new SeedRing(['a:1', 'b:2', 'c:3'], { weights: { 'b:2': 2, 'c:3': 3 } });
+  const weighted = new UhashringRing(['a:1', 'b:2', 'c:3'], { weights: { 'b:2': 2, 'c:3': 3 } });
   const weightedCounts = [0, 0, 0];
   for (const key of MILLION_KEYS.slice(0, 20_000)) weightedCounts[weighted.lookup(key)]!++;
   assert.deepEqual(weightedCounts, [5965, 5894, 8141]);
 });
 
-test('SeedRing.lookupLive walks clockwise to the next live node; keys of live nodes stay', () => {
-  const ring = new SeedRing(ports(4));
+test('UhashringRing.lookupLive walks clockwise to the next live node; keys of live nodes stay', () => {
+  const ring = new UhashringRing(ports(4));
   for (const key of MILLION_KEYS.slice(0, 5000)) {
     const owner = ring.lookup(key);
     assert.equal(ring.lookupLive(key, () => true), owner);

@@ -138,8 +138,10 @@ test('scaling and timeline data: max throughput per server count; one band per s
 });
 
 test('colours: a server count has one colour everywhere; load levels are shades of it', () => {
-  assert.equal(serverCountColor(1), serverCountColor(1));
-  assert.notEqual(serverCountColor(1), serverCountColor(2));
+  // The colour comes from the count itself, so 1 server is blue in every chart of every run.
+  assert.deepEqual([1, 2, 3].map(serverCountColor), ['#1f77b4', '#d62728', '#2ca02c'], 'blue, red, green as the manual says');
+  const ten = Array.from({ length: 10 }, (_, i) => serverCountColor(i + 1));
+  assert.equal(new Set(ten).size, 10, 'counts 1..10 get ten different colours');
   assert.equal(serverCountColor(11), serverCountColor(1), 'the palette wraps after 10');
   assert.equal(shade('#1f77b4', 0.6), '#1f77b4');
   assert.notEqual(shade('#1f77b4', 0), shade('#1f77b4', 1));

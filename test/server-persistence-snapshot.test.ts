@@ -9,7 +9,7 @@ import { loadSnapshot } from '../server/persistence/snapshot-loader.js';
 import { PersistenceError } from '../server/persistence/errors.js';
 import { HEADER_BYTES, BLOCK_HEADER_BYTES } from '../server/persistence/snapshot-format.js';
 import { SNAPSHOT_FILE } from '../server/persistence/data-files.js';
-import { tempDir, seededRandom, binaryString } from './persistence-helpers.js';
+import { tempDir, seededRandom, binaryString } from './helpers/persistence.js';
 
 async function snapshotOf(dir: string, entries: Iterable<[string, string]>, blockBytes?: number): Promise<Buffer> {
   await writeSnapshot({ dir, entries: entries[Symbol.iterator](), aofGeneration: 7, startedAtMs: 1_700_000_000_123, blockBytes });

@@ -1,11 +1,11 @@
-// The seed's placement, reproduced so that benchmarks can show what it cost and a cluster filled by
-// the seed can still be read. Not for new deployments: see README "The ring" for its imbalance.
+// The legacy uhashring placement of the original Python project (Single-Server-Key-Value-Store),
+// reproduced so that benchmarks can show what it cost and a cluster it filled can still be read. Not for new deployments: see README "The ring" for its imbalance.
 //
-// The seed used the Python library uhashring as `HashRing(nodes, hash_fn=sha256, vnodes=10)`:
+// That project used the Python library uhashring as `HashRing(nodes, hash_fn=sha256, vnodes=10)`:
 // - each node of weight w gets 10·w points, at the SHA-256 digests of `"<node id>-<i>"` (i from 0);
 // - a key sits at the SHA-256 digest of its UTF-8 bytes;
 // - positions compare as 256-bit unsigned integers (a custom hash_fn's output is used as the
-//   position as is, and the seed's returned the digest as an int or its hex, which order alike);
+//   position as is, and that project's returned the digest as an int or its hex, which order alike);
 // - a key belongs to the first point strictly after it (Python's bisect_right), wrapping to the
 //   first point past the end.
 // uhashring has no failover; lookupLive walks on clockwise to the next live node, as its
@@ -15,20 +15,20 @@ import { createHash } from 'node:crypto';
 
 import { RingConfigError, canonicalNodeIds, type KeyRouter } from './ring.js';
 
-/** Points per node of weight 1 in the seed's configuration. */
-export const SEED_VNODES = 10;
+/** Points per node of weight 1 in the original project's configuration. */
+export const UHASHRING_VNODES = 10;
 
 const DIGEST_BYTES = 32;
 
-export interface SeedRingOptions {
-  /** Points per node of weight 1 (uhashring's `vnodes`); the seed used 10. */
+export interface UhashringRingOptions {
+  /** Points per node of weight 1 (uhashring's `vnodes`); the original project used 10. */
   readonly vnodes?: number;
   /** Integer weight per node id (uhashring multiplies the points); ids not listed weigh 1. */
   readonly weights?: Readonly<Record<string, number>>;
 }
 
 /** uhashring-compatible ring over SHA-256: 1–4 µs per lookup (node:crypto), against ~23 ns for Ring. */
-export class SeedRing implements KeyRouter {
+export class UhashringRing implements KeyRouter {
   readonly nodes: readonly string[];
   /** Points in ring order: the first 6 digest bytes as a number, for a fast comparison. */
   private readonly pointPrefixes: Float64Array;
@@ -38,8 +38,8 @@ export class SeedRing implements KeyRouter {
   private readonly pointNodes: Uint16Array;
   private readonly indexById: ReadonlyMap<string, number>;
 
-  constructor(nodeIds: readonly string[], options: SeedRingOptions = {}) {
-    const vnodes = options.vnodes ?? SEED_VNODES;
+  constructor(nodeIds: readonly string[], options: UhashringRingOptions = {}) {
+    const vnodes = options.vnodes ?? UHASHRING_VNODES;
     if (!Number.isSafeInteger(vnodes) || vnodes < 1) {
       throw new RingConfigError(`vnodes must be an integer ≥ 1, got ${vnodes}`);
     }
@@ -53,7 +53,7 @@ export class SeedRing implements KeyRouter {
     nodes.forEach((id, node) => {
       const weight = Object.hasOwn(weightsById, id) ? weightsById[id]! : 1;
       if (!Number.isSafeInteger(weight) || weight < 1) {
-        throw new RingConfigError(`weight of "${id}" must be an integer ≥ 1 in the seed's ring, got ${weight}`);
+        throw new RingConfigError(`weight of "${id}" must be an integer ≥ 1 in a uhashring ring, got ${weight}`);
       }
       for (let i = 0; i < vnodes * weight; i++) {
         points.push({ digest: sha256(`${id}-${i}`), node });

@@ -1,4 +1,4 @@
-import { test, after } from 'node:test';
+import { test, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnServer, type RunningServer } from '../server/spawn.js';
 import { ReplyError } from '../protocol/errors.js';
@@ -6,6 +6,7 @@ import { startPingProbeThread } from '../scripts/faults/ping-probe.js';
 import { oneShot } from '../protocol/one-shot.js';
 import { readRssBytes } from '../scripts/faults/rss.js';
 import { RawClient } from './helpers/raw-client.js';
+import { assertMemoryGrowthBelow } from './helpers/memory-bound.js';
 
 // Frames that claim or carry absurd sizes. The server must answer with an error (or the right
 // reply), keep its memory bounded, and go on serving everyone else.
@@ -17,7 +18,7 @@ const MiB = 1024 * 1024;
 const shared: Promise<RunningServer> = spawnServer({ args: ['--snapshot-interval', '0'] });
 after(async () => (await shared).stop());
 
-async function expectProtocolError(frame: string, message: string): Promise<void> {
+async function expectProtocolError(t: TestContext, frame: string, message: string): Promise<void> {
   const server = await shared;
   const rssBeforeBytes = readRssBytes(server.pid);
   const c = await RawClient.connect(server.port);
@@ -29,19 +30,16 @@ async function expectProtocolError(frame: string, message: string): Promise<void
   await c.closedPromise;
   assert.deepEqual(await oneShot(server.host, server.port, [['PING']]), ['PONG']);
   const rssAfterBytes = readRssBytes(server.pid);
-  if (rssBeforeBytes !== null && rssAfterBytes !== null) assert.ok(rssAfterBytes - rssBeforeBytes < 32 * MiB, 'a refused length allocates nothing');
+  await assertMemoryGrowthBelow(t, 'a refused length allocates nothing', rssBeforeBytes, rssAfterBytes, 32 * MiB);
 }
 
-test('a bulk length claiming 4 GiB gets "-ERR Protocol error: invalid bulk length" and the connection is closed', () =>
-  expectProtocolError('*1\r\n$4294967296\r\n', 'ERR Protocol error: invalid bulk length'));
+test('a bulk length claiming 4 GiB gets "-ERR Protocol error: invalid bulk length" and the connection is closed', (t) => expectProtocolError(t, '*1\r\n$4294967296\r\n', 'ERR Protocol error: invalid bulk length'));
 
-test('an array claiming 3,000,000,000 arguments gets "-ERR Protocol error: invalid multibulk length" and is closed', () =>
-  expectProtocolError('*3000000000\r\n', 'ERR Protocol error: invalid multibulk length'));
+test('an array claiming 3,000,000,000 arguments gets "-ERR Protocol error: invalid multibulk length" and is closed', (t) => expectProtocolError(t, '*3000000000\r\n', 'ERR Protocol error: invalid multibulk length'));
 
-test('one argument more than --max-args (1,048,577) is refused before any of them is read', () =>
-  expectProtocolError('*1048577\r\n', 'ERR Protocol error: invalid multibulk length'));
+test('one argument more than --max-args (1,048,577) is refused before any of them is read', (t) => expectProtocolError(t, '*1048577\r\n', 'ERR Protocol error: invalid multibulk length'));
 
-test('a bulk length just over --max-bulk-bytes is refused', () => expectProtocolError(`*2\r\n$3\r\nGET\r\n$${64 * MiB + 1}\r\n`, 'ERR Protocol error: invalid bulk length'));
+test('a bulk length just over --max-bulk-bytes is refused', (t) => expectProtocolError(t, `*2\r\n$3\r\nGET\r\n$${64 * MiB + 1}\r\n`, 'ERR Protocol error: invalid bulk length'));
 
 /** `EXISTS k0 k1 ... k(n-2)`: one array of n arguments, ~14 bytes each. */
 function existsFrame(argumentCount: number): Buffer {
@@ -78,9 +76,6 @@ test('a million-argument command, sent 4 times, is answered each time; memory st
   );
   assert.equal(liveness.error, null);
   assert.ok(liveness.worstMs < LIVENESS_MS, `PING took up to ${liveness.worstMs.toFixed(0)} ms while a million-argument command was parsed and run`);
-  if (rssBeforeBytes !== null && rssAfterBytes.every((b) => b !== null)) {
-    // The garbage of each round (a million strings) is collected in a sawtooth; the bound is on its peak.
-    const peakGrowthBytes = Math.max(...(rssAfterBytes as number[])) - rssBeforeBytes;
-    assert.ok(peakGrowthBytes < 512 * MiB, `million-argument commands grew RSS by up to ${(peakGrowthBytes / MiB).toFixed(0)} MiB`);
-  }
+  // The garbage of each round (a million strings) is collected in a sawtooth; the bound is on its peak.
+  await assertMemoryGrowthBelow(t, 'million-argument commands', rssBeforeBytes, rssAfterBytes, 512 * MiB);
 });
