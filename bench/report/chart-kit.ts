@@ -39,8 +39,13 @@ export interface Pt {
 export type LineConfig = ChartConfiguration<'line', Pt[]>;
 export type LineDataset = ChartDataset<'line', Pt[]>;
 
+/** Renders a line chart of `datasets` (points as {x, y}, no parsing) to PNG bytes. */
+export function renderLineChart(datasets: LineDataset[], options: ChartOptions, plugins: Plugin<'line'>[], size: ChartSize): Promise<Buffer> {
+  return renderPng({ type: 'line', data: { datasets }, options: { parsing: false, ...options }, plugins }, size);
+}
+
 /** Renders a Chart.js configuration to PNG bytes and frees the chart. */
-export async function renderPng(config: LineConfig, size: ChartSize): Promise<Buffer> {
+async function renderPng(config: LineConfig, size: ChartSize): Promise<Buffer> {
   const canvas = createCanvas(size.widthPx, size.heightPx);
   // Chart.js's types expect a DOM canvas context; @napi-rs/canvas implements the same 2D API.
   const item = canvas.getContext('2d') as unknown as ConstructorParameters<typeof Chart>[0];
@@ -76,6 +81,30 @@ export interface Marker {
   dash: number[];
 }
 
+type Ctx = Chart['ctx'];
+
+/** A marker's dashed line from (x0, y0) to (x1, y1); leaves the label font set. */
+function markerLine(ctx: Ctx, m: Marker, x0: number, y0: number, x1: number, y1: number): void {
+  ctx.strokeStyle = m.color;
+  ctx.lineWidth = 1.5;
+  ctx.setLineDash(m.dash);
+  ctx.beginPath();
+  ctx.moveTo(x0, y0);
+  ctx.lineTo(x1, y1);
+  ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.fillStyle = m.color;
+  ctx.font = "12px 'DejaVu Sans', sans-serif";
+}
+
+/** A marker's label with its baseline at (x, y) on a translucent white box `width` wide. */
+function markerLabel(ctx: Ctx, m: Marker, x: number, y: number, width: number): void {
+  ctx.fillStyle = withAlpha('#ffffff', 0.8);
+  ctx.fillRect(x - 2, y - 11, width + 4, 14);
+  ctx.fillStyle = m.color;
+  ctx.fillText(m.label, x, y);
+}
+
 /** Vertical lines at x values (closed-loop maxima, events), labelled at the top of the plot area. */
 export function verticalMarkers(id: string, markers: Marker[], scaleId = 'x'): Plugin<'line'> {
   return {
@@ -91,16 +120,7 @@ export function verticalMarkers(id: string, markers: Marker[], scaleId = 'x'): P
       markers.forEach((m) => {
         const x = scale.getPixelForValue(m.value);
         if (!Number.isFinite(x) || x < left - 1 || x > right + 1) return;
-        ctx.strokeStyle = m.color;
-        ctx.lineWidth = 1.5;
-        ctx.setLineDash(m.dash);
-        ctx.beginPath();
-        ctx.moveTo(x, top);
-        ctx.lineTo(x, bottom);
-        ctx.stroke();
-        ctx.setLineDash([]);
-        ctx.fillStyle = m.color;
-        ctx.font = "12px 'DejaVu Sans', sans-serif";
+        markerLine(ctx, m, x, top, x, bottom);
         const width = ctx.measureText(m.label).width;
         const tx = x + 4 + width > right ? x - 4 - width : x + 4;
         let row = rows.findIndex((spans) => spans.every(([a, b]) => tx + width + 6 < a || tx > b + 6));
@@ -109,11 +129,7 @@ export function verticalMarkers(id: string, markers: Marker[], scaleId = 'x'): P
           row = rows.length - 1;
         }
         rows[row]!.push([tx, tx + width]);
-        const y = top + 14 + row * 15;
-        ctx.fillStyle = withAlpha('#ffffff', 0.8);
-        ctx.fillRect(tx - 2, y - 11, width + 4, 14);
-        ctx.fillStyle = m.color;
-        ctx.fillText(m.label, tx, y);
+        markerLabel(ctx, m, tx, top + 14 + row * 15, width);
       });
       ctx.restore();
     },
@@ -132,20 +148,9 @@ export function horizontalMarker(id: string, marker: Marker, scaleId = 'y'): Plu
       if (!Number.isFinite(y) || y < top || y > bottom) return;
       const ctx = chart.ctx;
       ctx.save();
-      ctx.strokeStyle = marker.color;
-      ctx.lineWidth = 1.5;
-      ctx.setLineDash(marker.dash);
-      ctx.beginPath();
-      ctx.moveTo(left, y);
-      ctx.lineTo(right, y);
-      ctx.stroke();
-      ctx.setLineDash([]);
-      ctx.font = "12px 'DejaVu Sans', sans-serif";
+      markerLine(ctx, marker, left, y, right, y);
       const width = ctx.measureText(marker.label).width;
-      ctx.fillStyle = withAlpha('#ffffff', 0.8);
-      ctx.fillRect(right - width - 8, y - 16, width + 4, 14);
-      ctx.fillStyle = marker.color;
-      ctx.fillText(marker.label, right - width - 6, y - 5);
+      markerLabel(ctx, marker, right - width - 6, y - 5, width);
       ctx.restore();
     },
   };

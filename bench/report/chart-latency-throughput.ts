@@ -3,7 +3,7 @@
 import { type LegendItem, type Plugin, type PointStyle } from 'chart.js';
 import { BACKGROUND, SLO_COLOR, TEXT, serverCountColor } from './colors.js';
 import { formatOps, type LatencyThroughputData, type LevelPoint } from './chart-data.js';
-import { ChartSize, DEFAULT_SIZE, LineConfig, LineDataset, MARKER_DASH, Marker, P50_DASH, Pt, WORKLOAD_POINT_STYLES, horizontalMarker, latencyAxis, legendItem, pointRadiusFor, pointStyleFor, renderPng, throughputAxis, titleOptions, topLegend, verticalMarkers } from './chart-kit.js';
+import { ChartSize, DEFAULT_SIZE, LineDataset, MARKER_DASH, Marker, P50_DASH, Pt, WORKLOAD_POINT_STYLES, horizontalMarker, latencyAxis, legendItem, pointRadiusFor, pointStyleFor, renderLineChart, throughputAxis, titleOptions, topLegend, verticalMarkers } from './chart-kit.js';
 import { serversLabel } from '../analysis/step-groups.js';
 
 
@@ -89,21 +89,19 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
     legend.push(legendItem('best throughput within SLO', { color: TEXT, pointStyle: 'star' }));
   }
 
-  const config: LineConfig = {
-    type: 'line',
-    data: { datasets },
-    options: {
-      parsing: false,
-      scales: {
-        x: throughputAxis(xMax),
-        y: latencyAxis([...datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), data.slo?.boundMs ?? 0], 'latency (ms, log scale)'),
-      },
-      plugins: {
-        ...titleOptions(data.title, data.subtitle),
-        legend: topLegend(legend),
-      },
+  return renderLineChart(
+    datasets,
+    {
+    scales: {
+      x: throughputAxis(xMax),
+      y: latencyAxis([...datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), data.slo?.boundMs ?? 0], 'latency (ms, log scale)'),
+    },
+    plugins: {
+      ...titleOptions(data.title, data.subtitle),
+      legend: topLegend(legend),
+    },
     },
     plugins,
-  };
-  return renderPng(config, size);
+    size,
+  );
 }

@@ -3,7 +3,7 @@
 import { type LegendItem } from 'chart.js';
 import { BACKGROUND, TEXT, serverCountColor, withAlpha } from './colors.js';
 import { formatOps, type LatencyThroughputData } from './chart-data.js';
-import { ChartSize, DEFAULT_SIZE, LineConfig, LineDataset, Marker, latencyAxis, legendItem, pointRadiusFor, pointStyleFor, renderPng, throughputAxis, titleOptions, topLegend, verticalMarkers } from './chart-kit.js';
+import { ChartSize, DEFAULT_SIZE, LineDataset, Marker, latencyAxis, legendItem, pointRadiusFor, pointStyleFor, renderLineChart, throughputAxis, titleOptions, topLegend, verticalMarkers } from './chart-kit.js';
 import { serversLabel } from '../analysis/step-groups.js';
 
 /** Baseline and candidate of one operation, for the compare overlay. */
@@ -59,21 +59,19 @@ export async function renderOverlay(data: OverlayData, size: ChartSize = DEFAULT
     legendItem(`candidate: ${data.candidateLabel}`, { color: TEXT, pointStyle: 'line', lineWidth: 2.5 }),
   ];
   const allX = [...datasets.flatMap((d) => d.data.map((p) => p.x)), ...markers.map((m) => m.value)];
-  const config: LineConfig = {
-    type: 'line',
-    data: { datasets },
-    options: {
-      parsing: false,
-      scales: {
-        x: throughputAxis(Math.max(1, ...allX) * 1.06),
-        y: latencyAxis(datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), 'p99 latency (ms, log scale)'),
-      },
-      plugins: {
-        ...titleOptions(data.title, data.subtitle),
-        legend: topLegend(legend),
-      },
+  return renderLineChart(
+    datasets,
+    {
+    scales: {
+      x: throughputAxis(Math.max(1, ...allX) * 1.06),
+      y: latencyAxis(datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), 'p99 latency (ms, log scale)'),
     },
-    plugins: [verticalMarkers('kvringOverlayMaxima', markers.sort((a, b) => a.value - b.value))],
-  };
-  return renderPng(config, size);
+    plugins: {
+      ...titleOptions(data.title, data.subtitle),
+      legend: topLegend(legend),
+    },
+    },
+    [verticalMarkers('kvringOverlayMaxima', markers.sort((a, b) => a.value - b.value))],
+    size,
+  );
 }

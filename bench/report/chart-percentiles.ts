@@ -3,7 +3,7 @@
 import { Chart, type Scale } from 'chart.js';
 import { GRID, serverCountColor, shade } from './colors.js';
 import { type PercentileData } from './chart-data.js';
-import { ChartSize, DEFAULT_SIZE, LineConfig, LineDataset, axisTitle, latencyAxis, legendItem, renderPng, titleOptions } from './chart-kit.js';
+import { ChartSize, DEFAULT_SIZE, LineDataset, axisTitle, latencyAxis, legendItem, renderLineChart, titleOptions } from './chart-kit.js';
 
 /** 1/(1-p) tick positions and their percentile labels. */
 const PERCENTILE_TICKS: [number, string][] = [
@@ -39,42 +39,41 @@ export async function renderPercentiles(data: PercentileData, size: ChartSize = 
     };
   });
   const xMax = Math.max(10, ...data.curves.flatMap((c) => c.points.map((p) => p.x)));
-  const config: LineConfig = {
-    type: 'line',
-    data: { datasets },
-    options: {
-      parsing: false,
-      scales: {
-        x: {
-          type: 'logarithmic',
-          min: 1,
-          max: xMax,
-          title: axisTitle('percentile (log scale of 1 / (1 − p))'),
-          afterBuildTicks: (axis: Scale) => {
-            axis.ticks = PERCENTILE_TICKS.filter(([v]) => v <= xMax * 1.001).map(([v]) => ({ value: v }));
-          },
-          ticks: {
-            autoSkip: false,
-            callback: (value) => PERCENTILE_TICKS.find(([v]) => Math.abs(v - Number(value)) < 1e-6)?.[1] ?? '',
-          },
-          grid: { color: GRID },
+  return renderLineChart(
+    datasets,
+    {
+    scales: {
+      x: {
+        type: 'logarithmic',
+        min: 1,
+        max: xMax,
+        title: axisTitle('percentile (log scale of 1 / (1 − p))'),
+        afterBuildTicks: (axis: Scale) => {
+          axis.ticks = PERCENTILE_TICKS.filter(([v]) => v <= xMax * 1.001).map(([v]) => ({ value: v }));
         },
-        y: latencyAxis(datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), 'latency (ms, log scale)'),
+        ticks: {
+          autoSkip: false,
+          callback: (value) => PERCENTILE_TICKS.find(([v]) => Math.abs(v - Number(value)) < 1e-6)?.[1] ?? '',
+        },
+        grid: { color: GRID },
       },
-      plugins: {
-        ...titleOptions(data.title, data.subtitle),
-        legend: {
-          position: 'right',
-          labels: {
-            usePointStyle: true,
-            padding: 12,
-            // Built here because Chart.js's default legend drops the dash of point-style entries.
-            generateLabels: () =>
-              datasets.map((d) => legendItem(String(d.label), { color: String(d.borderColor), pointStyle: 'line', dash: d.borderDash as number[], lineWidth: 2.5 })),
-          },
+      y: latencyAxis(datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), 'latency (ms, log scale)'),
+    },
+    plugins: {
+      ...titleOptions(data.title, data.subtitle),
+      legend: {
+        position: 'right',
+        labels: {
+          usePointStyle: true,
+          padding: 12,
+          // Built here because Chart.js's default legend drops the dash of point-style entries.
+          generateLabels: () =>
+            datasets.map((d) => legendItem(String(d.label), { color: String(d.borderColor), pointStyle: 'line', dash: d.borderDash as number[], lineWidth: 2.5 })),
         },
       },
     },
-  };
-  return renderPng(config, size);
+    },
+    [],
+    size,
+  );
 }

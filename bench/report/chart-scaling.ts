@@ -3,7 +3,7 @@
 import { type LegendItem, type Scale } from 'chart.js';
 import { BACKGROUND, GRID, TEXT, serverCountColor, withAlpha } from './colors.js';
 import { formatOps, type ScalingData } from './chart-data.js';
-import { ChartSize, DEFAULT_SIZE, LineConfig, LineDataset, WORKLOAD_POINT_STYLES, axisTitle, legendItem, opsTickLabel, pointLabels, pointRadiusFor, pointStyleFor, renderPng, titleOptions, topLegend } from './chart-kit.js';
+import { ChartSize, DEFAULT_SIZE, LineDataset, WORKLOAD_POINT_STYLES, axisTitle, legendItem, opsTickLabel, pointLabels, pointRadiusFor, pointStyleFor, renderLineChart, titleOptions, topLegend } from './chart-kit.js';
 import { serversLabel } from '../analysis/step-groups.js';
 
 const WORKLOAD_DASHES: number[][] = [[], [10, 5], [3, 4], [12, 4, 3, 4]];
@@ -67,39 +67,37 @@ export async function renderScaling(data: ScalingData, size: ChartSize = DEFAULT
   legend.push(...counts.map((n) => legendItem(serversLabel(n), { color: serverCountColor(n), pointStyle: 'circle' })));
   if (data.lines.some((l) => l.points.some((p) => p.clientBound))) legend.push(legendItem('client-bound', { color: TEXT, pointStyle: 'crossRot' }));
   const anyStar = data.lines.some((l) => l.points.some((p) => !p.fromClosedLoop));
-  const config: LineConfig = {
-    type: 'line',
-    data: { datasets },
-    options: {
-      parsing: false,
-      layout: { padding: { left: 10, right: 30 } },
-      scales: {
-        x: {
-          type: 'linear',
-          min: Math.min(...counts) - 0.3,
-          max: Math.max(...counts) + 0.3,
-          title: axisTitle('servers in the ring (count)'),
-          afterBuildTicks: (axis: Scale) => {
-            axis.ticks = counts.map((v) => ({ value: v }));
-          },
-          ticks: { autoSkip: false, callback: (v) => String(v) },
-          grid: { color: GRID },
+  return renderLineChart(
+    datasets,
+    {
+    layout: { padding: { left: 10, right: 30 } },
+    scales: {
+      x: {
+        type: 'linear',
+        min: Math.min(...counts) - 0.3,
+        max: Math.max(...counts) + 0.3,
+        title: axisTitle('servers in the ring (count)'),
+        afterBuildTicks: (axis: Scale) => {
+          axis.ticks = counts.map((v) => ({ value: v }));
         },
-        y: {
-          type: 'linear',
-          beginAtZero: true,
-          suggestedMax: yMax * 1.08,
-          title: axisTitle('maximum throughput (ops/s)'),
-          ticks: { callback: opsTickLabel },
-          grid: { color: GRID },
-        },
+        ticks: { autoSkip: false, callback: (v) => String(v) },
+        grid: { color: GRID },
       },
-      plugins: {
-        ...titleOptions(data.title, anyStar ? `${data.subtitle} · * = best open-loop step (no closed-loop max)` : data.subtitle),
-        legend: topLegend(legend),
+      y: {
+        type: 'linear',
+        beginAtZero: true,
+        suggestedMax: yMax * 1.08,
+        title: axisTitle('maximum throughput (ops/s)'),
+        ticks: { callback: opsTickLabel },
+        grid: { color: GRID },
       },
     },
-    plugins: [pointLabels('kvringScalingLabels', labels)],
-  };
-  return renderPng(config, size);
+    plugins: {
+      ...titleOptions(data.title, anyStar ? `${data.subtitle} · * = best open-loop step (no closed-loop max)` : data.subtitle),
+      legend: topLegend(legend),
+    },
+    },
+    [pointLabels('kvringScalingLabels', labels)],
+    size,
+  );
 }

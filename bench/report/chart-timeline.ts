@@ -3,7 +3,7 @@
 import { type LegendItem } from 'chart.js';
 import { ERROR_RED, GRID, serverCountColor, withAlpha } from './colors.js';
 import { type TimelineData } from './chart-data.js';
-import { ChartSize, DEFAULT_SIZE, LineConfig, LineDataset, Marker, axisTitle, legendItem, logTickLabel, opsTickLabel, renderPng, titleOptions, topLegend, verticalMarkers, xBands } from './chart-kit.js';
+import { ChartSize, DEFAULT_SIZE, LineDataset, Marker, axisTitle, legendItem, logTickLabel, opsTickLabel, renderLineChart, titleOptions, topLegend, verticalMarkers, xBands } from './chart-kit.js';
 import { serversLabel } from '../analysis/step-groups.js';
 
 const OPS_LINE = '#111111';
@@ -70,37 +70,35 @@ export async function renderTimeline(data: TimelineData, size: ChartSize = DEFAU
   ];
   const tMax = Math.max(1, ...data.points.map((p) => p.tSec));
   const yMax = Math.max(1, ...data.points.map((p) => p.opsPerSec));
-  const config: LineConfig = {
-    type: 'line',
-    data: { datasets },
-    options: {
-      parsing: false,
-      scales: {
-        x: { type: 'linear', min: 0, max: Math.ceil(tMax), title: axisTitle('time since start (s)'), grid: { color: GRID } },
-        y: {
-          type: 'linear',
-          position: 'left',
-          beginAtZero: true,
-          suggestedMax: yMax * 1.1,
-          title: axisTitle('throughput (ops/s)'),
-          ticks: { callback: opsTickLabel },
-          grid: { color: GRID },
-        },
-        yLatency: {
-          type: 'logarithmic',
-          position: 'right',
-          title: axisTitle('p99 latency (ms, log scale)', P99_LINE),
-          ticks: { callback: logTickLabel, color: P99_LINE, autoSkip: false },
-          grid: { display: false },
-        },
-        yErrors: { type: 'linear', display: false, min: 0, max: 1 },
+  return renderLineChart(
+    datasets,
+    {
+    scales: {
+      x: { type: 'linear', min: 0, max: Math.ceil(tMax), title: axisTitle('time since start (s)'), grid: { color: GRID } },
+      y: {
+        type: 'linear',
+        position: 'left',
+        beginAtZero: true,
+        suggestedMax: yMax * 1.1,
+        title: axisTitle('throughput (ops/s)'),
+        ticks: { callback: opsTickLabel },
+        grid: { color: GRID },
       },
-      plugins: {
-        ...titleOptions(data.title, data.subtitle),
-        legend: topLegend(legend),
+      yLatency: {
+        type: 'logarithmic',
+        position: 'right',
+        title: axisTitle('p99 latency (ms, log scale)', P99_LINE),
+        ticks: { callback: logTickLabel, color: P99_LINE, autoSkip: false },
+        grid: { display: false },
       },
+      yErrors: { type: 'linear', display: false, min: 0, max: 1 },
     },
-    plugins: [xBands('kvringStepBands', bands), verticalMarkers('kvringEvents', events)],
-  };
-  return renderPng(config, size);
+    plugins: {
+      ...titleOptions(data.title, data.subtitle),
+      legend: topLegend(legend),
+    },
+    },
+    [xBands('kvringStepBands', bands), verticalMarkers('kvringEvents', events)],
+    size,
+  );
 }
