@@ -15,6 +15,8 @@
 //
 // No replication and no hand-off: writes made to a fallback server while the owner is down stay
 // there; when the owner returns, reads of those keys see the owner's (older) copy again.
+// ~490 lines: most of it is the public API (get/put/delete, their *WithServer forms, shutdown,
+// stats) with its documentation; routing and failover are the short private part at the end.
 
 import { EventEmitter } from 'node:events';
 import { Ring, type KeyRouter, type RingOptions } from './ring.js';

@@ -12,6 +12,8 @@
 //   never reports a success it did not get). With `autoReconnect` the connection reopens after an
 //   exponential, jittered, capped backoff; while it waits, new requests fail at once (fail fast)
 //   instead of piling up. Without it, the next request reconnects.
+// One class (~430 lines): the FIFO, the timeout timer and the reconnect state change together on
+// every failure, and splitting them would spread one invariant (no request hangs) over files.
 
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';

@@ -1,5 +1,6 @@
-// Measures the consistent-hash ring against the legacy uhashring ring of the original Python project and the alternatives we tried, so the
-// README's choice can be checked on any machine:
+// Measures the consistent-hash ring against the legacy uhashring ring of the original Python
+// project and the alternatives we tried, so the manual's choice can be checked on any machine
+// (one script of ~530 lines: the alternatives we rejected live only here, as the evidence):
 //   npx tsx scripts/ring-bench.ts            (or, after `npm run build`, node dist/scripts/ring-bench.js)
 //   options: --sets 10 (random server-name sets per server count), --alt-sets 3 (sets for the
 //   alternatives we rejected), --keys 1000000, --seed 1

@@ -8,6 +8,8 @@
 // backlog; latency counts from the intended time, service time from the actual send. How late the
 // generator itself issued a request against its slot is recorded apart (send lateness): that part
 // is the load generator's delay, not the server's, and decides the client_bound verdict.
+// ~480 lines: what remains is the per-request state machine (issue, send, reply, fail, sweep),
+// kept in one class so that the hot path's calls stay monomorphic and allocation-free.
 
 import { performance, type IntervalHistogram } from 'node:perf_hooks';
 import type { Ring } from '../../client/ring.js';
