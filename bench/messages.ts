@@ -95,6 +95,10 @@ export interface WorkerStepReport {
   /** Most requests waiting for a free connection slot at once. */
   maxBacklog: number;
   aborted: boolean;
+  /** Time this worker's thread ran during the step, ms; null where the kernel does not say. */
+  threadCpuMs: number | null;
+  /** Time this worker's thread was ready to run but waited for a CPU, ms; null where unknown. */
+  threadWaitMs: number | null;
 }
 
 export type WorkerToMain =

@@ -157,6 +157,24 @@ function checkStep(p: Problems, path: string, step: unknown): void {
     for (const k of ['sendLatenessP99Us', 'sendLatenessMaxUs', 'maxEventLoopUtilization', 'maxEventLoopDelayMs', 'cpuUsPerRequest'] as const) {
       checkNumber(p, `${path}.client.${k}`, c[k], { min: 0 });
     }
+    if (c.maxRunQueueWaitFraction !== undefined) checkNumber(p, `${path}.client.maxRunQueueWaitFraction`, c.maxRunQueueWaitFraction, { min: 0, nullable: true });
+    if (c.threads !== undefined) {
+      if (!Array.isArray(c.threads)) p.push(`${path}.client.threads: expected an array`);
+      else {
+        c.threads.forEach((t: unknown, i: number) => {
+          const tp = `${path}.client.threads[${i}]`;
+          if (!isRecord(t)) {
+            p.push(`${tp}: expected an object`);
+            return;
+          }
+          checkNumber(p, `${tp}.worker`, t.worker, { min: 0, integer: true });
+          checkNumber(p, `${tp}.opsPerSec`, t.opsPerSec, { min: 0 });
+          checkNumber(p, `${tp}.sendLatenessP99Us`, t.sendLatenessP99Us, { min: 0 });
+          checkNumber(p, `${tp}.cpuFraction`, t.cpuFraction, { min: 0, nullable: true });
+          checkNumber(p, `${tp}.runQueueWaitFraction`, t.runQueueWaitFraction, { min: 0, nullable: true });
+        });
+      }
+    }
   }
 }
 

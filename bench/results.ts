@@ -95,6 +95,23 @@ export interface ClientBoundVerdict {
   maxEventLoopDelayMs: number;
   /** CPU time of the whole bench process (all threads) per request, microseconds. */
   cpuUsPerRequest: number;
+  /** Largest share of the step any worker thread waited for a CPU (0..1); null where unknown. Absent in older files. */
+  maxRunQueueWaitFraction?: number | null;
+  /** Per worker thread: its throughput, lateness and time on and off the CPU. Absent in older files. */
+  threads?: ThreadHealth[];
+}
+
+/** One generator thread in one step. */
+export interface ThreadHealth {
+  worker: number;
+  /** Replies per second this thread received. */
+  opsPerSec: number;
+  /** Open loop: p99 of this thread's send lateness, µs (0 in closed loop). */
+  sendLatenessP99Us: number;
+  /** Share of the step the thread ran on a CPU (0..1); null where unknown. */
+  cpuFraction: number | null;
+  /** Share of the step the thread was ready to run but waited for a CPU (0..1); null where unknown. */
+  runQueueWaitFraction: number | null;
 }
 
 /** One interval (--interval_ms, default one second) of the run, for the timeline. */
@@ -217,6 +234,26 @@ export interface RunResult {
   interrupted: boolean;
   /** --chaos: the schedule and, per kill/stop, time to failover, errors and time to rejoin. Absent or null without --chaos. */
   chaos?: ChaosResult | null;
+  /** Where the run's processes ran (--placement) and the limits that puts on its figures. Absent in older files. */
+  placement?: PlacementRecord;
+}
+
+/** results.json's account of CPU placement (bench/run/placement.ts). */
+export interface PlacementRecord {
+  mode: 'auto' | 'off';
+  /** CPU ids the run could use (affinity mask) and the cgroup quota in cores (null: none). */
+  cpus: number[];
+  quotaCores: number | null;
+  usableCores: number;
+  pinned: boolean;
+  generatorCpus: number[] | null;
+  serverCpus: number[][] | null;
+  /** Largest server count at which every server and generator thread had a core of its own (0: none). */
+  ownCoresUpToServers: number;
+  /** Generator threads beyond the cores the generator could use. */
+  oversubscribedThreads: number;
+  /** What the placement means for the figures, one line each (also printed before the first step). */
+  warnings: string[];
 }
 
 export function emptyErrors(): ErrorCounts {

@@ -9,6 +9,7 @@ import { BenchConfigError } from '../errors.js';
 import { canonicalAddress } from '../../protocol/address.js';
 import type { LoadMode, TargetKind } from '../results.js';
 import { parseSlo, type SloObjective } from '../analysis/slo.js';
+import type { PlacementMode } from './placement.js';
 import { KEY_DISTRIBUTIONS, parseWorkload, PRESET_NAMES, type KeyDistribution, type Workload } from '../workload.js';
 
 type OptionSpec = FlagSpec & { group: string };
@@ -30,6 +31,7 @@ export const OPTION_SPECS = {
   server_counts: { type: 'string', default: '', group: TARGETS, describe: 'server counts to sweep, e.g. "1,2,4"; default 1..N (N = --num_servers or the --servers count)' },
   server_flags: { type: 'string', default: '--snapshot-interval 0 --appendonly no --log-level warn', group: TARGETS, describe: 'flags for each kvring server, space-separated; give them with "=": --server_flags="--inject-cpu-us 50" (replaces the default, which turns persistence off like redis --save "")' },
   redis_server: { type: 'string', default: 'redis-server', group: TARGETS, describe: 'redis-server binary for --target redis' },
+  placement: { type: 'string', choices: ['auto', 'off'], default: 'auto', group: TARGETS, describe: 'auto: pin started servers and the generator to disjoint cores (taskset) when the machine has a core for each, and say so when it has not; off: never pin' },
 
   workloads: { type: 'string', default: 'put,get,delete', group: WORKLOAD, describe: `workloads measured one after another: put, get, delete, ${PRESET_NAMES.join(', ')}` },
   mix: { type: 'string', group: WORKLOAD, describe: 'measure one mixed workload instead: "get:90,put:10" (ops put, get, delete) or a preset a, b, c (YCSB A/B/C)' },
@@ -62,6 +64,7 @@ export const OPTION_SPECS = {
     describe: 'measure a step again, up to N times, when the hypervisor gave more than 5% of the machine\'s CPU to other tenants during it (steal in /proc/stat; every attempt stays in results.json, compare leaves the disturbed ones out)',
   },
   client_bound_elu: { type: 'number', default: 0.95, group: VERDICTS, describe: 'a step is client_bound when a worker\'s event loop was busier than this fraction (0..1)' },
+  client_bound_wait: { type: 'number', default: 0.1, group: VERDICTS, describe: 'a step is client_bound when a worker thread waited for a CPU (kernel run queue) longer than this fraction of the step (0..1): a starved thread looks idle to its event loop' },
 
   label: { type: 'string', default: '', group: OUTPUT, describe: 'name of the run (folder reports/<timestamp>-<label>); default: the target' },
   out: { type: 'string', default: 'reports', group: OUTPUT, describe: 'folder that receives the run folder and the "latest" link' },
@@ -102,6 +105,7 @@ export interface BenchConfig {
   chaos: ChaosAction[] | null;
   serverFlags: string[];
   redisServer: string;
+  placement: PlacementMode;
   workloads: Workload[];
   keySpace: number;
   keyDist: KeyDistribution;
@@ -127,6 +131,8 @@ export interface BenchConfig {
   maxErrorRate: number;
   clientBoundLatenessUs: number;
   clientBoundElu: number;
+  /** 0..1 of a step a worker thread may wait for a CPU. */
+  clientBoundWait: number;
   /** Re-measure a step disturbed by steal up to this many times. */
   stealRetries: number;
   label: string;
@@ -147,6 +153,11 @@ function presetIn(args: readonly string[]): string | undefined {
     if (a.startsWith('--preset=')) return a.slice('--preset='.length);
   }
   return undefined;
+}
+
+function fraction(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new BenchConfigError(`--${name} is a fraction in (0, 1], got ${String(value)}`);
+  return value;
 }
 
 function intIn(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -246,6 +257,7 @@ export function toConfig(a: Argv): BenchConfig {
     chaos,
     serverFlags: str('server_flags').split(/\s+/).filter((s) => s !== ''),
     redisServer: str('redis_server'),
+    placement: str('placement') as PlacementMode,
     workloads,
     keySpace,
     keyDist: str('key_dist') as KeyDistribution,
@@ -268,6 +280,7 @@ export function toConfig(a: Argv): BenchConfig {
     maxErrorRate: maxErrorPercent / 100,
     clientBoundLatenessUs: positive('client_bound_lateness_us', a.client_bound_lateness_us),
     clientBoundElu: elu,
+    clientBoundWait: fraction('client_bound_wait', a.client_bound_wait),
     stealRetries: intIn('steal_retries', a.steal_retries, 0, 20),
     label,
     outDir: str('out') === '' ? 'reports' : str('out'),

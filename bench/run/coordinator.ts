@@ -187,7 +187,7 @@ export class Coordinator {
               cpuUs: cpu.user + cpu.system,
               serverCpuUs,
               stealFraction: steal,
-              thresholds: { latenessUs: config.clientBoundLatenessUs, eventLoopUtilization: config.clientBoundElu },
+              thresholds: { latenessUs: config.clientBoundLatenessUs, eventLoopUtilization: config.clientBoundElu, runQueueWait: config.clientBoundWait },
             },
             reports,
           );

@@ -7,7 +7,7 @@ import { judgeClientBound, type ClientBoundThresholds } from './client-bound.js'
 import { addSnapshot, createHistogram, encodeHistogram, mergeSnapshots, percentileUs, summarize } from '../histogram.js';
 import type { WorkerStepReport } from '../messages.js';
 import type { PlannedStep } from './plan.js';
-import { emptyErrors, ERROR_KINDS, OPERATIONS, totalErrors, type ErrorCounts, type OperationStats, type ServerStats, type StepResult } from '../results.js';
+import { emptyErrors, ERROR_KINDS, OPERATIONS, totalErrors, type ErrorCounts, type OperationStats, type ServerStats, type StepResult, type ThreadHealth } from '../results.js';
 
 function addErrors(into: ErrorCounts, from: ErrorCounts): void {
   for (const kind of ERROR_KINDS) into[kind] += from[kind];
@@ -113,6 +113,7 @@ export function mergeWorkerReports(ctx: StepContext, reports: readonly WorkerSte
       planned: reports.reduce((sum, r) => sum + r.planned, 0),
       issued: reports.reduce((sum, r) => sum + r.issued, 0),
       aborted: reports.some((r) => r.aborted),
+      threads: reports.map((r) => threadHealth(r)),
     },
     ctx.thresholds,
   );
@@ -140,4 +141,18 @@ export function mergeWorkerReports(ctx: StepContext, reports: readonly WorkerSte
     client,
   };
   return { step, histograms };
+}
+
+/** One worker's share of a step, as the verdict and results.json show it. */
+function threadHealth(r: WorkerStepReport): ThreadHealth {
+  const durationMs = Math.max(r.durationMs, 0.001);
+  const fraction = (ms: number | null): number | null => (ms === null ? null : Math.round(Math.min(1, Math.max(0, ms / durationMs)) * 1000) / 1000);
+  const lateness = mergeSnapshots([r.sendLateness]);
+  return {
+    worker: r.workerIndex,
+    opsPerSec: Math.round((r.replies / durationMs) * 1000 * 10) / 10,
+    sendLatenessP99Us: percentileUs(lateness, 99),
+    cpuFraction: fraction(r.threadCpuMs),
+    runQueueWaitFraction: fraction(r.threadWaitMs),
+  };
 }

@@ -11,7 +11,9 @@ import { gitCommit, kvringVersion, machineInfo } from './machine.js';
 import { createRunDir, linkLatest, writeRunFiles } from './output.js';
 import { estimateSeconds, planSteps } from './plan.js';
 import { Progress } from './progress.js';
-import { SCHEMA_VERSION, totalErrors, type ChaosResult, type RunResult } from '../results.js';
+import { SCHEMA_VERSION, totalErrors, type ChaosResult, type PlacementRecord, type RunResult } from '../results.js';
+import { canPin, pinProcess, readCpuBudget } from './cpu-budget.js';
+import { formatCpuList, planPlacement } from './placement.js';
 import { computeSlo } from '../analysis/slo.js';
 import { startTargets, TargetSet } from './targets.js';
 
@@ -34,11 +36,14 @@ export function configRecord(config: BenchConfig): Record<string, unknown> {
 export async function runBench(config: BenchConfig, signal: AbortSignal): Promise<RunOutcome> {
   const progress = new Progress(!config.quiet, config.numRequests === null ? config.stepDurationSec : null);
   const startedAt = new Date();
+  // Before any pinning narrows this process's own view of the machine.
+  const machine = machineInfo();
   const set = new TargetSet(config.target);
   let coordinator: Coordinator | null = null;
   let outcome: PlanOutcome | null = null;
   let chaos: ChaosRunner | null = null;
   let chaosResult: ChaosResult | null = null;
+  let placement: PlacementRecord | null = null;
   try {
     const plan = planSteps(config);
     const estimate = estimateSeconds(plan, config);
@@ -46,8 +51,21 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
       `kvring bench: ${plan.length} steps over ${config.serverCounts.join(',')} server(s) × ${config.workloads.map((w) => w.name).join(', ')}` +
         (estimate === null ? '' : `, about ${Math.ceil(estimate)} s of measurement`),
     );
+    placement = await decidePlacement(config);
+    for (const warning of placement.warnings) progress.note(`note: ${warning}`);
+    const plan0 = placement;
+    if (plan0.pinned) {
+      // Servers beyond the sweep's largest count stay idle and unpinned.
+      set.place = async (index, pid) => {
+        const cpus = plan0.serverCpus![index];
+        if (cpus !== undefined) await pinProcess(pid, cpus);
+      };
+      progress.note(`placement: generator on CPU ${formatCpuList(plan0.generatorCpus!)}, servers on ${plan0.serverCpus!.map((c) => formatCpuList(c)).join(', ')} (--placement off to let the scheduler decide)`);
+    }
     if (set.kind !== 'external') progress.note(`starting ${config.numServers} ${set.kind} server(s)…`);
     await startTargets(config, set);
+    // Worker threads inherit the mask of the thread that starts them: pin before they exist.
+    if (plan0.pinned) await pinProcess(process.pid, plan0.generatorCpus!);
     if (signal.aborted) throw new InterruptedError('a signal');
     const hooks: CoordinatorHooks = {
       onPreload: (n, keys) => progress.onPreload(n, keys),
@@ -82,7 +100,7 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     label: config.label,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    machine: machineInfo(),
+    machine,
     target: config.target,
     servers: [...set.addresses],
     config: configRecord(config),
@@ -92,6 +110,7 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     events: outcome.events,
     interrupted: outcome.interrupted,
     chaos: chaosResult,
+    ...(placement === null ? {} : { placement }),
   };
   const runDir = await createRunDir(config.outDir, startedAt, config.label);
   await writeRunFiles(runDir, result, outcome.histograms);
@@ -120,3 +139,17 @@ function errorRateFailure(result: RunResult, config: BenchConfig, runDir: string
   );
 }
 
+/** Where this run's processes go: the machine's CPU budget against the run's shape. */
+async function decidePlacement(config: BenchConfig): Promise<PlacementRecord> {
+  const budget = readCpuBudget();
+  const serversStarted = config.target !== 'external';
+  const plan = planPlacement({
+    budget,
+    maxServers: Math.max(...config.serverCounts),
+    serversStarted,
+    generatorThreads: config.numThreads,
+    mode: config.placement,
+    canPin: config.placement === 'auto' && serversStarted ? await canPin() : false,
+  });
+  return { mode: config.placement, cpus: budget.cpus, quotaCores: budget.quotaCores, ...plan };
+}

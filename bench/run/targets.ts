@@ -37,7 +37,15 @@ export class TargetSet {
   private readonly stoppers: (() => Promise<void>)[] = [];
   private stopping: Promise<void> | null = null;
 
+  /** Places server `index` (start order), new or restarted, on its cores (run/placement.ts); none: unpinned. */
+  place: ((index: number, pid: number) => Promise<void>) | null = null;
+
   constructor(readonly kind: TargetKind) {}
+
+  /** Applies `place` to server `index` once its process `pid` runs. */
+  async placeServer(index: number, pid: number | null): Promise<void> {
+    if (this.place !== null && pid !== null) await this.place(index, pid);
+  }
 
   /** The process serving each address now (it changes when --chaos restarts a server). */
   private readonly currentPid = new Map<string, () => number | null>();
@@ -103,6 +111,7 @@ async function startKvring(config: BenchConfig, set: TargetSet): Promise<void> {
     try {
       const server = await spawnServer({ args: config.serverFlags, readyTimeoutMs: READY_TIMEOUT_MS });
       let current: RunningServer = server;
+      await set.placeServer(i, server.pid);
       const restarted: RunningServer[] = [];
       set.add(
         server.address,
@@ -121,6 +130,7 @@ async function startKvring(config: BenchConfig, set: TargetSet): Promise<void> {
           const again = await spawnServer({ port: server.port, dir: server.dir, keepDir: true, args: config.serverFlags, readyTimeoutMs: READY_TIMEOUT_MS });
           restarted.push(again);
           current = again;
+          await set.placeServer(i, again.pid);
           // The run is already stopping its servers: this one must not outlive it.
           if (set.stopped) await again.stop({ timeoutMs: STOP_TIMEOUT_MS });
         },
@@ -155,7 +165,7 @@ async function startRedis(config: BenchConfig, set: TargetSet): Promise<void> {
     let lastError = '';
     let started = false;
     for (let attempt = 0; attempt < 3 && !started; attempt++) {
-      const outcome = await startOneRedis(config.redisServer, set);
+      const outcome = await startOneRedis(config.redisServer, set, i);
       if (outcome === null) started = true;
       else lastError = outcome;
     }
@@ -164,7 +174,7 @@ async function startRedis(config: BenchConfig, set: TargetSet): Promise<void> {
 }
 
 /** Starts one redis-server on loopback; null once ready, else what it printed. */
-async function startOneRedis(binary: string, set: TargetSet): Promise<string | null> {
+async function startOneRedis(binary: string, set: TargetSet, index: number): Promise<string | null> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'kvring-bench-redis-'));
   const child: ResultPromise = execa(
@@ -215,5 +225,6 @@ async function startOneRedis(binary: string, set: TargetSet): Promise<string | n
     return output.trim().split('\n').slice(-20).join('\n');
   }
   set.add(`127.0.0.1:${port}`, child.pid ?? null, null);
+  await set.placeServer(index, child.pid ?? null);
   return null;
 }

@@ -7,6 +7,7 @@ import { monitorEventLoopDelay, performance, type EventLoopUtilization, type Int
 import { LatencyRecorder } from '../histogram.js';
 import type { StepSpec, WorkerOperationReport, WorkerServerReport, WorkerStepReport, WorkerToMain } from '../messages.js';
 import { emptyErrors, ERROR_KINDS, OPERATIONS, type ErrorCounts } from '../results.js';
+import { sampleThreadCpu, type ThreadCpuSample } from './thread-cpu.js';
 
 export const KIND_TIMEOUT = 0;
 export const KIND_CONNECTION = 1;
@@ -37,6 +38,7 @@ export class StepFigures {
   private intervalStartMs = 0;
   private maxElu = 0;
   private eluMark: EventLoopUtilization | null = null;
+  private threadAtStart: ThreadCpuSample | null = null;
 
   constructor(
     private readonly spec: StepSpec,
@@ -56,6 +58,7 @@ export class StepFigures {
   start(nowMs: number): void {
     this.intervalStartMs = nowMs;
     this.eluMark = performance.eventLoopUtilization();
+    this.threadAtStart = sampleThreadCpu();
     this.delay.reset();
     this.delay.enable();
   }
@@ -142,6 +145,8 @@ export class StepFigures {
 
   /** The step's report: `durationMs` first send → last reply; the pacing facts of the step. */
   report(durationMs: number, pacing: Pick<WorkerStepReport, 'planned' | 'issued' | 'maxBacklog' | 'aborted'>): WorkerStepReport {
+    const before = this.threadAtStart;
+    const after = before === null ? null : sampleThreadCpu();
     const operations: WorkerStepReport['operations'] = {};
     let requests = 0;
     let replies = 0;
@@ -175,6 +180,8 @@ export class StepFigures {
       maxEventLoopUtilization: this.maxElu,
       maxEventLoopDelayMs: Number.isFinite(delayMaxMs) ? delayMaxMs : 0,
       ...pacing,
+      threadCpuMs: before === null || after === null ? null : (after.cpuNs - before.cpuNs) / 1e6,
+      threadWaitMs: before === null || after === null ? null : (after.waitNs - before.waitNs) / 1e6,
     };
   }
 }

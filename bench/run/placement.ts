@@ -1,0 +1,122 @@
+// Where each process of a run may execute: the servers the bench starts and its own generator
+// threads. Pure: the machine's CPU budget and the run's shape in, a plan and its warnings out, so
+// the rule is tested exactly (run/cpu-budget.ts reads the budget, run/targets.ts applies it).
+//
+// The rule: a server or a generator thread measures itself only when it has a core of its own.
+// When the budget allows (servers + generator threads ≤ usable cores), the bench pins them to
+// disjoint cores; otherwise nothing is pinned (the scheduler spreads what it can) and the run says,
+// before the first step and in every report, that its figures measure this machine's sharing.
+
+export type PlacementMode = 'auto' | 'off';
+
+export interface CpuBudget {
+  /** CPU ids this process may run on (its affinity mask), ascending. */
+  cpus: number[];
+  /** cgroup CPU quota in cores (cpu.max quota / period), null when unlimited or unknown. */
+  quotaCores: number | null;
+}
+
+export interface PlacementRequest {
+  budget: CpuBudget;
+  /** Largest server count of the sweep. */
+  maxServers: number;
+  /** Whether the bench starts the servers itself (kvring or redis), so it can place them. */
+  serversStarted: boolean;
+  /** --num_threads. */
+  generatorThreads: number;
+  mode: PlacementMode;
+  /** `taskset` (util-linux) is available to pin processes. */
+  canPin: boolean;
+}
+
+export interface PlacementPlan {
+  /** Cores the run may use: the affinity mask, capped by the cgroup quota. */
+  usableCores: number;
+  /** Whether processes are pinned. */
+  pinned: boolean;
+  /** CPUs of the bench process (main thread and workers); null when not pinned. */
+  generatorCpus: number[] | null;
+  /** CPUs of server i (start order); null when not pinned. */
+  serverCpus: number[][] | null;
+  /** The largest server count at which every server and every generator thread has a core of its own (0: none). */
+  ownCoresUpToServers: number;
+  /** Generator threads beyond the cores the generator may use: they take turns on a core. */
+  oversubscribedThreads: number;
+  /** One line per limit the figures carry, for the terminal, results.json, index.html and the charts. */
+  warnings: string[];
+}
+
+/** Cores the budget allows: the affinity mask's CPU count, capped by a cgroup quota (at least 1). */
+export function usableCores(budget: CpuBudget): number {
+  const mask = Math.max(1, budget.cpus.length);
+  return budget.quotaCores === null ? mask : Math.max(1, Math.min(mask, Math.floor(budget.quotaCores)));
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+export function planPlacement(r: PlacementRequest): PlacementPlan {
+  const cores = usableCores(r.budget);
+  const threads = r.generatorThreads;
+  const warnings: string[] = [];
+  const quotaNote = r.budget.quotaCores !== null && Math.floor(r.budget.quotaCores) < r.budget.cpus.length ? ` (cgroup quota ${r.budget.quotaCores} of ${r.budget.cpus.length} CPUs)` : '';
+  // Started servers keep their cores; the generator may use the rest (at least one).
+  const generatorCores = r.serversStarted ? Math.max(1, cores - r.maxServers) : cores;
+  const oversubscribedThreads = Math.max(0, threads - generatorCores);
+  if (oversubscribedThreads > 0) {
+    warnings.push(
+      `${plural(threads, 'generator thread')} but the generator may use ${plural(generatorCores, 'core')} ` +
+        `(${plural(cores, 'core')}${quotaNote}${r.serversStarted ? `, ${plural(r.maxServers, 'server')}` : ''}): threads take turns on a core, ` +
+        `so their lateness and throughput measure the sharing; use --num_threads ${generatorCores} or fewer`,
+    );
+  }
+  const ownCoresUpToServers = r.serversStarted ? Math.max(0, Math.min(r.maxServers, cores - threads)) : 0;
+  if (r.serversStarted && r.maxServers + threads > cores) {
+    warnings.push(
+      `${plural(r.maxServers, 'server')} + ${plural(threads, 'generator thread')} share ${plural(cores, 'core')}${quotaNote}: ` +
+        (ownCoresUpToServers > 0
+          ? `above ${plural(ownCoresUpToServers, 'server')}, throughput across server counts measures this machine, not scaling`
+          : 'throughput across server counts measures this machine, not scaling'),
+    );
+  }
+  if (!r.serversStarted) warnings.push('servers not started by the bench (--servers): where they run, and what shares their cores, is unknown to it');
+
+  const fits = r.serversStarted && r.maxServers + threads <= cores;
+  let pinned = false;
+  let generatorCpus: number[] | null = null;
+  let serverCpus: number[][] | null = null;
+  if (r.mode === 'auto' && fits && r.canPin) {
+    const cpus = r.budget.cpus.slice(0, cores);
+    generatorCpus = cpus.slice(0, threads);
+    serverCpus = Array.from({ length: r.maxServers }, (_, i) => [cpus[threads + i]!]);
+    pinned = true;
+  } else if (r.mode === 'auto' && fits && !r.canPin) {
+    warnings.push('taskset (util-linux) is not installed: processes are not pinned, the scheduler may still put a server beside a generator thread');
+  }
+  return { usableCores: cores, pinned, generatorCpus, serverCpus, ownCoresUpToServers, oversubscribedThreads, warnings };
+}
+
+/** "0-2,5" style list of CPU ids (as taskset -c and /proc's Cpus_allowed_list write them). */
+export function formatCpuList(cpus: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < cpus.length; ) {
+    let j = i;
+    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
+    parts.push(j === i ? String(cpus[i]) : `${cpus[i]}-${cpus[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/** Parses "0-2,5" into [0, 1, 2, 5]; null when it is not such a list. */
+export function parseCpuList(text: string): number[] | null {
+  const out: number[] = [];
+  for (const part of text.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (m === null) return null;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from) return null;
+    for (let c = from; c <= to; c++) out.push(c);
+  }
+  return [...new Set(out)].sort((a, b) => a - b);
+}
