@@ -6,7 +6,7 @@ import { Store } from '../server/store.js';
 import { Persistence, logNeedsCompaction, LOG_COMPACTION_MIN_BYTES } from '../server/persistence/persistence.js';
 import { PersistenceError } from '../server/persistence/errors.js';
 import { encodeCommand } from '../protocol/encoder.js';
-import { captureLog, tempDir, testOptions, openStore, write, storeContents, seededRandom, mountSmallTmpfs } from './helpers/persistence.js';
+import { captureLog, tempDir, testOptions, openStore, write, storeContents, seededRandom, mountSmallTmpfs, logBlock } from './helpers/persistence.js';
 
 function isCode(code: string, ...patterns: RegExp[]) {
   return (err: unknown): boolean => {
@@ -192,10 +192,11 @@ test('a torn last log record is cut off at start-up with a warning naming the fi
   await p.close({ save: false });
   const path = join(dir, 'appendonly.1.aof');
   const goodBytes = (await stat(path)).size;
-  await appendFile(path, encodeCommand(['SET', 'c', 'cut short']).subarray(0, 17));
+  // What a crash in the middle of writing the next block leaves: a prefix of it.
+  await appendFile(path, logBlock([['SET', 'c', 'cut short']]).subarray(0, 17));
   const again = await openStore(options);
   assert.deepEqual(storeContents(again.store), new Map([['a', '1'], ['b', '2']]));
-  assert.equal((await stat(path)).size, goodBytes, 'the file is cut back to its whole records');
+  assert.equal((await stat(path)).size, goodBytes, 'the file is cut back to its whole blocks');
   const warning = lines.find((l) => l.level === 40 && /incomplete last record/.test(l.msg));
   assert.ok(warning, 'a warning is logged');
   assert.match(warning.msg, new RegExp(`${path} at byte ${goodBytes}`));

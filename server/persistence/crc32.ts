@@ -1,6 +1,6 @@
 import * as zlib from 'node:zlib';
 
-// CRC-32 (IEEE 802.3, the one zlib, gzip and PNG use) for snapshot blocks. zlib.crc32 is native
+// CRC-32 (IEEE 802.3, the one zlib, gzip and PNG use) for snapshot and log blocks. zlib.crc32 is native
 // and ~20x faster, but only exists from Node 20.15 / 22.2; older Node 20 gets the table-driven
 // JS version below, which gives the same numbers (test/persistence-crc32.test.ts checks both).
 

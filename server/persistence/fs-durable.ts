@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PersistenceError, describeError } from './errors.js';
@@ -24,6 +25,40 @@ export async function writeFully(fh: FileHandle, data: Uint8Array): Promise<void
     const { bytesWritten } = await fh.write(data, offset, data.length - offset);
     if (bytesWritten <= 0) throw new Error(`write returned ${bytesWritten} bytes`);
     offset += bytesWritten;
+  }
+}
+
+/** writev until every byte is written (a regular file may take less per call, e.g. as the disk fills). */
+export async function writevFully(fh: FileHandle, buffers: Buffer[]): Promise<void> {
+  let pending = buffers;
+  while (pending.length > 0) {
+    const { bytesWritten } = await fh.writev(pending);
+    if (bytesWritten <= 0) throw new Error(`writev returned ${bytesWritten} bytes`);
+    let skip = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const b of pending) {
+      if (skip >= b.length) {
+        skip -= b.length;
+      } else {
+        rest.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    pending = rest;
+  }
+}
+
+/**
+ * Writes all of `data` to `fd` with write(2) on this thread, at the file's current position (or
+ * its end, for a file opened to append). For the log's acknowledgement path: the bytes are in the
+ * kernel when this returns. Throws the first error (ENOSPC, EIO); part of the data may be written.
+ */
+export function writeFullySync(fd: number, data: Uint8Array): void {
+  let offset = 0;
+  while (offset < data.length) {
+    const written = writeSync(fd, data, offset, data.length - offset);
+    if (written <= 0) throw new Error(`write returned ${written} bytes`);
+    offset += written;
   }
 }
 

@@ -1,14 +1,13 @@
-import { readdir, rename, stat, truncate, open } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Store } from '../store.js';
-import { AppendLog, type AppendFsync } from './aof.js';
-import { replayLog, type LogReplayResult } from './aof-replay.js';
-import { SNAPSHOT_FILE, SNAPSHOT_TEMP_FILE, corruptFileName, logFileName, parseLogFileName } from './data-files.js';
+import { AppendLog, type AckWait, type AppendFsync } from './aof.js';
+import type { LogAckWaiter } from './ack-queue.js';
+import { SNAPSHOT_FILE, parseLogFileName } from './data-files.js';
 import { PersistenceError, describeError } from './errors.js';
 import { ensureWritableDir, fsyncDir, unlinkIfExists } from './fs-durable.js';
-import { applyLogRecord } from './log-records.js';
-import { loadSnapshot } from './snapshot-loader.js';
+import { loadDataDir, type LoadReport } from './startup-load.js';
 import { writeSnapshot, type SnapshotWriteStats } from './snapshot-writer.js';
 
 // The server's one entry point to persistence: load at start-up, the log on every write, periodic
@@ -22,7 +21,7 @@ import { writeSnapshot, type SnapshotWriteStats } from './snapshot-writer.js';
 // event loop in which it takes the store's iterator; once the snapshot is durable, generations
 // before the new one are deleted. That is also how the log is compacted.
 
-export type { AppendFsync };
+export type { AckWait, AppendFsync, LogAckWaiter };
 
 export interface PersistenceOptions {
   /** --dir, created if missing. */
@@ -62,13 +61,6 @@ export function logNeedsCompaction(logBytes: number, snapshotBytes: number, minB
 interface SnapshotOutcome {
   ok: boolean;
   error: string;
-}
-
-/** What start-up found and did, for INFO. */
-interface LoadReport {
-  keys: number;
-  logRecords: number;
-  durationMs: number;
 }
 
 export class Persistence {
@@ -135,7 +127,22 @@ export class Persistence {
     if (this.aof !== null) this.aof.append(args, argc);
   }
 
-  /** See AppendLog.flushForAck: a shared promise with appendfsync always, else null. */
+  /** Logical end of the append-only log (0 without one): a batch that moved it logged writes. */
+  logEnd(): number {
+    return this.aof === null ? 0 : this.aof.appendedBytes;
+  }
+
+  /** See AppendLog.mustHold; false without a log. */
+  mustHoldReplies(loggedWrites: boolean): boolean {
+    return this.aof !== null && this.aof.mustHold(loggedWrites);
+  }
+
+  /** See AppendLog.holdReplies; 'none' without a log. */
+  holdReplies(waiter: LogAckWaiter, loggedWrites: boolean): AckWait {
+    return this.aof === null ? 'none' : this.aof.holdReplies(waiter, loggedWrites);
+  }
+
+  /** See AppendLog.flushForAck (tests and tools); null without a log. */
   flushForAck(): Promise<void> | null {
     return this.aof === null ? null : this.aof.flushForAck();
   }
@@ -195,6 +202,7 @@ export class Persistence {
       ['aof_current_size', this.logBytes()],
       ['aof_base_size', this.snapshotBytes],
       ['aof_pending_bytes', aof === null ? 0 : aof.appendedBytes - aof.durableOffset],
+      ['aof_writes', aof === null ? 0 : aof.stats.writes],
       ['aof_fsyncs', aof === null ? 0 : aof.stats.fsyncs],
       ['aof_write_errors', aof === null ? 0 : aof.stats.writeErrors],
       ['loading_keys', this.loadReport.keys],
@@ -328,141 +336,18 @@ export class Persistence {
   }
 
   private async load(): Promise<void> {
-    const { dir, log } = this.options;
-    const startMs = Date.now();
-    if (await unlinkIfExists(join(dir, SNAPSHOT_TEMP_FILE))) {
-      log.warn({ file: join(dir, SNAPSHOT_TEMP_FILE) }, 'removed an unfinished snapshot left by a crash');
-    }
-    const generations = (await readdir(dir)).map(parseLogFileName).filter((g): g is number => g !== null).sort((a, b) => a - b);
-    const highestSeen = generations.length > 0 ? generations[generations.length - 1]! : 0;
-
-    let snapshotKeys = 0;
-    let baseGeneration = generations.length > 0 ? generations[0]! : 1;
-    let hasSnapshot = false;
-    try {
-      const loaded = await loadSnapshot(this.snapshotPath, (k, v) => this.store.restore(k, v));
-      if (loaded !== null) {
-        hasSnapshot = true;
-        snapshotKeys = loaded.keys;
-        baseGeneration = loaded.header.aofGeneration;
-        this.snapshotBytes = loaded.fileBytes;
-        this.lastSaveMs = loaded.header.startedAtMs;
-        log.info({ file: this.snapshotPath, keys: loaded.keys, bytes: loaded.fileBytes, ms: Math.round(loaded.durationMs), generation: baseGeneration }, 'snapshot loaded');
-      }
-    } catch (err) {
-      if (!(err instanceof PersistenceError) || !this.options.discardCorrupt) throw err;
-      // The logs continue the lost snapshot's state; alone they would give a partial state.
-      log.error({ err, file: this.snapshotPath }, '--discard-corrupt: moving the damaged snapshot and all log generations aside and starting empty');
-      resetStore(this.store);
-      await this.moveAside(SNAPSHOT_FILE);
-      for (const gen of generations) await this.moveAside(logFileName(gen));
-      this.generation = highestSeen + 1;
-      await this.openLog();
-      this.loadReport = { keys: 0, logRecords: 0, durationMs: Date.now() - startMs };
-      return;
-    }
-
-    const obsolete = generations.filter((g) => g < baseGeneration);
-    const live = generations.filter((g) => g >= baseGeneration);
-    const sizes = await Promise.all(
-      live.map(async (g) => {
-        const path = join(dir, logFileName(g));
-        try {
-          return (await stat(path)).size;
-        } catch (err) {
-          throw logUnreadable(path, err);
-        }
-      }),
-    );
-    let logRecords = 0;
-    let logBytes = 0;
-    let keptPrefix = false;
-    if (live.length > 0 && !this.options.appendOnly) {
-      log.warn({ generations: live }, 'appendonly is off, but log generations newer than the snapshot exist: replaying them so no acknowledged write is lost; the next snapshot deletes them');
-    }
-    for (let i = 0; i < live.length; i++) {
-      const gen = live[i]!;
-      const path = join(dir, logFileName(gen));
-      const expected = i === 0 ? (hasSnapshot ? baseGeneration : gen) : live[i - 1]! + 1;
-      if (gen !== expected) {
-        const problem = `log generation ${expected} (${logFileName(expected)}) is missing before ${logFileName(gen)}`;
-        await this.onLogDamage(path, problem, null, live.slice(i));
-        keptPrefix = true;
-        break;
-      }
-      let result: LogReplayResult | null;
-      try {
-        result = await replayLog(path, (args, argc) => applyLogRecord(this.store, args, argc));
-      } catch (err) {
-        throw logUnreadable(path, err);
-      }
-      if (result === null) continue;
-      logRecords += result.records;
-      logBytes += result.validBytes;
-      const laterHasData = sizes.slice(i + 1).some((size) => size > 0);
-      let damage = result.damage;
-      if (damage === null && result.tornTail !== null) {
-        if (laterHasData) {
-          damage = { problem: 'an incomplete record although a later generation has data', offsetBytes: result.tornTail.offsetBytes };
-        } else {
-          await cutTornTail(path, result.validBytes);
-          log.warn(
-            { file: path, offsetBytes: result.tornTail.offsetBytes, droppedBytes: result.tornTail.droppedBytes, zeroFilled: result.tornTail.zeroFilled },
-            `cut an incomplete last record (a write interrupted by a crash) from ${path} at byte ${result.tornTail.offsetBytes}`,
-          );
-        }
-      }
-      if (damage !== null) {
-        await this.onLogDamage(path, `${damage.problem} at byte ${damage.offsetBytes}`, damage.offsetBytes, live.slice(i));
-        keptPrefix = true;
-        break;
-      }
-    }
-
-    // Generations a durable snapshot covers: left by a crash between its rename and their deletion.
-    for (const gen of obsolete) await unlinkIfExists(join(dir, logFileName(gen)));
-    if (obsolete.length > 0) await fsyncDir(dir);
-
-    this.generation = Math.max(baseGeneration, highestSeen + 1);
-    this.startupLogBytes = logBytes;
+    const loaded = await loadDataDir(this.store, this.options);
+    this.generation = loaded.generation;
+    this.snapshotBytes = loaded.snapshotBytes;
+    this.lastSaveMs = loaded.lastSaveMs;
+    this.startupLogBytes = loaded.logBytes;
     this.changesAtLastSave = 0;
-    this.loadReport = { keys: snapshotKeys, logRecords, durationMs: Date.now() - startMs };
-    if (logRecords > 0) log.info({ records: logRecords, bytes: logBytes, keys: this.store.size }, 'append-only log replayed');
+    this.loadReport = loaded.report;
     await this.openLog();
-    if (keptPrefix) {
+    if (loaded.needsSnapshot) {
       // The state now includes records from files that were moved aside: make it durable on its own.
       await this.save();
     }
-  }
-
-  /**
-   * A damaged or missing log generation: refuse to start, or (--discard-corrupt) keep the records
-   * before the damage and move this generation and every later one aside.
-   */
-  private async onLogDamage(path: string, problem: string, offsetBytes: number | null, fromHere: number[]): Promise<void> {
-    if (!this.options.discardCorrupt) {
-      const intact = offsetBytes === null ? '' : ` (records before byte ${offsetBytes} are intact)`;
-      throw new PersistenceError(
-        'KV_ERR_LOG_CORRUPT',
-        path,
-        `append-only log ${path} is corrupt: ${problem}${intact}; restore a good copy, or start with --discard-corrupt to keep the records before the damage and move this file and later generations aside`,
-      );
-    }
-    this.options.log.error({ file: path, problem, movedAside: fromHere.map(logFileName) }, '--discard-corrupt: keeping the records before the damage, moving the damaged log generation and later ones aside');
-    for (const gen of fromHere) await this.moveAside(logFileName(gen));
-  }
-
-  private async moveAside(name: string): Promise<void> {
-    const from = join(this.options.dir, name);
-    const to = join(this.options.dir, corruptFileName(name, Date.now()));
-    try {
-      await rename(from, to);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new PersistenceError('KV_ERR_DIR_UNWRITABLE', from, `cannot move ${from} aside to ${to}: ${describeError(err)}`, { cause: err });
-    }
-    await fsyncDir(this.options.dir);
-    this.options.log.warn({ from, to }, 'moved a damaged file aside');
   }
 
   private async openLog(): Promise<void> {
@@ -476,26 +361,5 @@ export class Persistence {
     });
     await aof.open();
     this.aof = aof;
-  }
-}
-
-function logUnreadable(path: string, err: unknown): PersistenceError {
-  return new PersistenceError('KV_ERR_LOG_UNREADABLE', path, `append-only log ${path} cannot be read: ${describeError(err)}; fix the file's permissions or disk`, { cause: err });
-}
-
-/** Empties the store after a partial load, as if nothing had been loaded. */
-function resetStore(store: Store): void {
-  store.clear();
-  store.changes = 0;
-}
-
-/** Truncates a log to its whole records and fsyncs it, so the cut survives a crash. */
-async function cutTornTail(path: string, validBytes: number): Promise<void> {
-  await truncate(path, validBytes);
-  const fh = await open(path, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

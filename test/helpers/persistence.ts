@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Store } from '../../server/store.js';
 import { Persistence, type PersistenceOptions } from '../../server/persistence/persistence.js';
+import { LogBuffer } from '../../server/persistence/log-buffer.js';
+import { LOG_FILE_HEADER } from '../../server/persistence/log-format.js';
 
 // Shared by the persistence tests: temp folders cleaned up by after(), a logger whose lines the
 // test can read, a small real tmpfs for disk-full cases, and a seeded random generator.
@@ -93,4 +95,16 @@ export function binaryString(random: () => number, length: number): string {
   let s = '';
   for (let i = 0; i < length; i++) s += String.fromCharCode(Math.floor(random() * 256));
   return s;
+}
+
+/** One version 2 log block holding `commands`, byte for byte as the log writer frames a turn's writes. */
+export function logBlock(commands: readonly string[][]): Buffer {
+  const buffer = new LogBuffer();
+  for (const c of commands) buffer.append(c, c.length);
+  return Buffer.from(buffer.take());
+}
+
+/** A whole version 2 log file: the header, then one block per element of `blocks`. */
+export function logFile(blocks: readonly string[][][]): Buffer {
+  return Buffer.concat([LOG_FILE_HEADER, ...blocks.map(logBlock)]);
 }
