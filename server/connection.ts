@@ -6,13 +6,18 @@ import { readWithoutStreams } from './socket-reader.js';
 import { burn } from './cpu-burn.js';
 import type { ClientState, CommandContext } from './command-context.js';
 import { lookupCommand, type CommandSpec } from './commands.js';
+import type { AckWait, LogAckWaiter } from './persistence/persistence.js';
 
 /** What a connection needs from the server beyond the command context. */
 export interface ConnectionHost {
   readonly ctx: CommandContext;
   readonly limits: RequestLimits;
-  /** Group commit (appendfsync always): a promise that resolves when logged writes are durable, or null. */
-  flushForAck(): Promise<void> | null;
+  /** Logical end of the append-only log (0 without one): a batch that moved it logged writes. */
+  logEnd(): number;
+  /** Whether a batch's replies would have to wait for the log now (AppendLog.mustHold). */
+  mustHoldReplies(loggedWrites: boolean): boolean;
+  /** Holds a batch's replies until the log has its writes; calls waiter.logAcknowledged later (AppendLog.holdReplies). */
+  holdReplies(waiter: LogAckWaiter, loggedWrites: boolean): AckWait;
   onClose(connection: Connection): void;
   /** --log-requests: called once per GET/SET/DEL when enabled. */
   logRequest(command: string, key: string, result: string, micros: number): void;
@@ -32,10 +37,13 @@ let nextClientId = 1;
 
 /**
  * One client connection: reads commands, runs them in order, and writes each read's replies in
- * one socket write. Reading pauses while replies wait (async commands, group commit, a client
- * that does not read its replies), which keeps memory per client bounded and replies in order.
+ * one socket write. With the append-only log on, a batch's replies wait until the log has its
+ * writes (in the kernel with everysec/no, on disk with always): acknowledged means logged.
+ * Reading pauses while replies wait longer than this turn of the event loop (async commands,
+ * group commit, a client that does not read its replies), which keeps memory per client bounded
+ * and replies in order.
  */
-export class Connection implements ClientState {
+export class Connection implements ClientState, LogAckWaiter {
   readonly id = nextClientId++;
   readonly address: string;
   name = '';
@@ -46,11 +54,17 @@ export class Connection implements ClientState {
   private readonly decoder: RequestDecoder;
   /** Argument slots reused for every command of this connection. */
   private readonly args: string[] = [];
-  /** Commands are not run while an earlier reply is still pending (async command or durable write). */
+  /** Commands are not run while an earlier reply is still pending (async command, or the log). */
   private waiting = false;
   private closed = false;
-  /** appendfsync always: where each write command's reply starts and ends in the batch. */
+  /** Reading was paused for a wait (not for a slow reader: that is afterSend's). */
+  private readPaused = false;
+  /** Log on: where each write command's reply starts and ends in the batch (replaced by an error if the log fails). */
   private readonly writeReplySpans: number[] = [];
+  /** The batch's replies while they wait for the log. */
+  private held: Buffer | null = null;
+  /** An async command that followed replies waiting for the log: it runs once they are out. */
+  private heldAsync: { command: CommandSpec; args: string[] } | null = null;
 
   constructor(
     accepted: Socket,
@@ -95,7 +109,8 @@ export class Connection implements ClientState {
   private run(): void {
     const out = sharedOut;
     out.reset();
-    const durable = this.host.ctx.config.appendOnly && this.host.ctx.config.appendFsync === 'always';
+    const logOn = this.host.ctx.config.appendOnly;
+    const logStart = logOn ? this.host.logEnd() : 0;
     this.writeReplySpans.length = 0;
     const args = this.args;
     const ctx = this.host.ctx;
@@ -125,7 +140,7 @@ export class Connection implements ClientState {
       command.calls++;
       if (command.async) {
         this.decoder.compact();
-        this.runAsync(command, argc, out);
+        this.runAsync(command, argc, out, logOn && this.host.logEnd() !== logStart);
         return;
       }
       const replyStart = out.length;
@@ -138,46 +153,71 @@ export class Connection implements ClientState {
         out.error(`ERR internal error in '${command.name}': ${(err as Error).message}`);
         ctx.log.error({ err, command: command.name }, 'command failed');
       }
-      if (durable && command.write) this.writeReplySpans.push(replyStart, out.length);
+      if (logOn && command.write) this.writeReplySpans.push(replyStart, out.length);
       if (this.closeAfterReply) break;
-      if (out.length > FLUSH_THRESHOLD_BYTES && !durable) {
+      if (out.length > FLUSH_THRESHOLD_BYTES) {
+        // Replies that must wait for the log cannot leave early: stop here; the rest of the
+        // pipeline runs once they are out (resumeWith), which also bounds what is held.
+        if (logOn && this.host.mustHoldReplies(this.host.logEnd() !== logStart)) break;
         this.send(out);
         out.reset();
+        this.writeReplySpans.length = 0;
         if (this.socket.writableLength > ctx.config.maxOutputBytes) break;
       }
     }
     this.decoder.compact();
-    this.finishBatch(out, durable);
-  }
-
-  /** Sends the batch's replies, after the group commit when writes must be durable first. */
-  private finishBatch(out: RespWriter, durable: boolean): void {
-    if (durable && this.writeReplySpans.length > 0) {
-      const pending = this.host.flushForAck();
-      if (pending !== null) {
-        const replies = Buffer.from(out.view());
-        const spans = this.writeReplySpans.slice();
-        out.reset();
-        this.waiting = true;
-        this.socket.pause();
-        pending.then(
-          () => this.resumeWith(replies),
-          (err: unknown) => this.resumeWith(replaceWriteReplies(replies, spans, `ERR write not persisted, not acknowledged: ${(err as Error).message}`)),
-        );
-        return;
-      }
-    }
+    if (out.length > 0 && logOn && this.hold(out, this.host.logEnd() !== logStart)) return;
     if (out.length > 0) this.send(out);
     this.afterSend();
+  }
+
+  /**
+   * Keeps the batch's replies until the log has what they acknowledge (or, with everysec/no, what
+   * they could show); false if they may leave now. Reading pauses only for a wait beyond this
+   * turn of the event loop.
+   */
+  private hold(out: RespWriter, loggedWrites: boolean): boolean {
+    const wait = this.host.holdReplies(this, loggedWrites);
+    if (wait === 'none') return false;
+    this.held = Buffer.from(out.view());
+    out.reset();
+    this.waiting = true;
+    if (wait === 'later') this.pauseReading();
+    return true;
+  }
+
+  /** The log has the held batch's writes (error null), or cannot have them: send the replies. */
+  logAcknowledged(error: Error | null): void {
+    const held = this.held ?? Buffer.alloc(0);
+    this.held = null;
+    const replies = error === null || this.writeReplySpans.length === 0 ? held : replaceWriteReplies(held, this.writeReplySpans, `ERR write not persisted, not acknowledged: ${error.message}`);
+    const next = this.heldAsync;
+    if (next === null) {
+      this.resumeWith(replies);
+      return;
+    }
+    this.heldAsync = null;
+    if (this.closed) return;
+    this.socket.write(replies);
+    this.startAsync(next.command, next.args);
   }
 
   private resumeWith(replies: Buffer): void {
     this.waiting = false;
     if (this.closed) return;
-    this.socket.write(replies);
-    this.socket.resume();
+    if (replies.length > 0) this.socket.write(replies);
+    if (this.readPaused) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
     this.afterSend();
     if (!this.closed && this.decoder.bufferedBytes > 0 && this.socket.writableLength <= this.host.ctx.config.maxOutputBytes) this.run();
+  }
+
+  private pauseReading(): void {
+    if (this.readPaused) return;
+    this.readPaused = true;
+    this.socket.pause();
   }
 
   private afterSend(): void {
@@ -190,15 +230,24 @@ export class Connection implements ClientState {
     }
   }
 
-  private runAsync(command: CommandSpec, argc: number, out: RespWriter): void {
-    // Replies so far go first; the async reply follows in order once it is ready.
+  /** Replies so far go first (after the log has their writes); the async reply follows in order once it is ready. */
+  private runAsync(command: CommandSpec, argc: number, out: RespWriter, loggedWrites: boolean): void {
+    const args = this.args.slice(0, argc);
+    if (out.length > 0 && this.host.ctx.config.appendOnly && this.hold(out, loggedWrites)) {
+      this.heldAsync = { command, args };
+      this.pauseReading();
+      return;
+    }
     if (out.length > 0) this.send(out);
     out.reset();
+    this.startAsync(command, args);
+  }
+
+  private startAsync(command: CommandSpec, args: string[]): void {
     this.waiting = true;
-    this.socket.pause();
+    this.pauseReading();
     const own = new RespWriter(256);
-    const args = this.args.slice(0, argc);
-    Promise.resolve(command.handler(this.host.ctx, this, args, argc, own)).then(
+    Promise.resolve(command.handler(this.host.ctx, this, args, args.length, own)).then(
       () => this.resumeWith(Buffer.from(own.view())),
       (err: unknown) => {
         own.reset();

@@ -7,10 +7,16 @@ import { Connection, type ConnectionHost } from './connection.js';
 import type { CommandContext, Durability, ServerStats } from './command-context.js';
 import { calibrateBurn } from './cpu-burn.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../protocol/decoder.js';
+import type { AckWait, LogAckWaiter } from './persistence/persistence.js';
 
 /** What the server needs from persistence beyond what commands use. */
 export interface ServerDurability extends Durability {
-  flushForAck(): Promise<void> | null;
+  /** Logical end of the append-only log (0 without one). */
+  logEnd(): number;
+  /** Whether replies would have to wait for the log now. */
+  mustHoldReplies(loggedWrites: boolean): boolean;
+  /** Holds a batch's replies until the log has its writes. */
+  holdReplies(waiter: LogAckWaiter, loggedWrites: boolean): AckWait;
   start(): void;
   close(options: { save: boolean }): Promise<boolean>;
 }
@@ -85,8 +91,16 @@ export class KvServer implements ConnectionHost {
     this.durability.start();
   }
 
-  flushForAck(): Promise<void> | null {
-    return this.durability.flushForAck();
+  logEnd(): number {
+    return this.durability.logEnd();
+  }
+
+  mustHoldReplies(loggedWrites: boolean): boolean {
+    return this.durability.mustHoldReplies(loggedWrites);
+  }
+
+  holdReplies(waiter: LogAckWaiter, loggedWrites: boolean): AckWait {
+    return this.durability.holdReplies(waiter, loggedWrites);
   }
 
   onClose(connection: Connection): void {
