@@ -5,8 +5,8 @@ import type { DurabilityRun } from './run.js';
 
 const EXPECTED: Record<string, string> = {
   always: 'no acknowledged write lost',
-  everysec: 'only writes acknowledged within about the last second before a kill lost',
-  no: 'only writes acknowledged within about the last second before a kill lost (SIGKILL leaves the OS page cache intact)',
+  everysec: 'no acknowledged write lost: a kill is a process crash, and a write is acknowledged only once the kernel has it (an OS crash could lose about the last second)',
+  no: 'no acknowledged write lost: a kill is a process crash, and a write is acknowledged only once the kernel has it (an OS crash could lose what the kernel had not flushed)',
   'snapshot-only': 'only writes acknowledged after the last snapshot started lost',
 };
 

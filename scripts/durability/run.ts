@@ -33,7 +33,6 @@ export interface DurabilityOptions {
   keepDir: boolean;
   /** Restart on the port the first server got instead of a new free port. */
   samePort: boolean;
-  windowBoundMs: number;
   /** Extra server flags. */
   serverArgs: string[];
 }
@@ -127,7 +126,7 @@ export async function runDurability(options: DurabilityOptions, progress: Progre
       };
       rounds.push(full);
       const loss = lossOf(full);
-      const problems = judgeRound(policy, full, options);
+      const problems = judgeRound(policy, full);
       const firstError = results.find((r) => r.firstError !== null)?.firstError;
       progress(
         `kill ${kill}/${options.kills} after ${runMs} ms: ${full.acked} acknowledged, ${loss.lost} lost` +
@@ -150,7 +149,7 @@ export async function runDurability(options: DurabilityOptions, progress: Progre
   } finally {
     await server.stop({ timeoutMs: 30_000 });
   }
-  const summary = summarize(policy, rounds, options, fatal);
+  const summary = summarize(policy, rounds, fatal);
   const dirKept = options.keepDir || summary.problems.length > 0 || options.dir !== null;
   if (!dirKept) await rm(dir, { recursive: true, force: true });
   return { seed: options.seed, dir, dirKept, serverArgs, rounds, summary, cleanRestartChecked, durationMs: Date.now() - startedMs };
