@@ -56,63 +56,65 @@ test('PUT, SIGTERM, restart on the same folder: the data is back, binary values 
   assert.equal(infoField(info, 'aof_enabled'), '0');
 });
 
-test('kill -9 with appendfsync always under concurrent writes on several connections loses no acknowledged write', async () => {
-  const dir = await tempDir();
-  const server = await start(dir, ['--appendonly', 'yes', '--appendfsync', 'always']);
-  const connections = 6;
-  const pipelineDepth = 8;
-  const acknowledged = new Map<string, string>();
-  let ackedCount = 0;
-  let bgsaveSent = false;
-  const control = await client(server);
-  let killed = false;
-  const killWhen = 4000;
-  const writers = await Promise.all(Array.from({ length: connections }, () => client(server)));
-  const runs = writers.map(async (w, id) => {
-    for (let round = 0; ; round++) {
-      const keys = Array.from({ length: pipelineDepth }, (_, j) => `c${id}:r${round}:${j}`);
-      w.send(Buffer.concat(keys.map((k) => encodeCommand(['SET', k, `value of ${k}`]))));
-      let replies;
-      try {
-        replies = await w.read(pipelineDepth, 20_000);
-      } catch (err) {
-        // The server died with this pipeline in flight: none of it counts as acknowledged.
-        assert.ok(killed, `connection ${id} failed before the kill: ${String(err)}`);
-        return;
+for (const fsync of ['always', 'everysec', 'no'] as const) {
+  test(`kill -9 with appendfsync ${fsync} under concurrent writes on several connections loses no acknowledged write`, async () => {
+    const dir = await tempDir();
+    const server = await start(dir, ['--appendonly', 'yes', '--appendfsync', fsync]);
+    const connections = 6;
+    const pipelineDepth = 8;
+    const acknowledged = new Map<string, string>();
+    let ackedCount = 0;
+    let bgsaveSent = false;
+    const control = await client(server);
+    let killed = false;
+    const killWhen = 4000;
+    const writers = await Promise.all(Array.from({ length: connections }, () => client(server)));
+    const runs = writers.map(async (w, id) => {
+      for (let round = 0; ; round++) {
+        const keys = Array.from({ length: pipelineDepth }, (_, j) => `c${id}:r${round}:${j}`);
+        w.send(Buffer.concat(keys.map((k) => encodeCommand(['SET', k, `value of ${k}`]))));
+        let replies;
+        try {
+          replies = await w.read(pipelineDepth, 20_000);
+        } catch (err) {
+          // The server died with this pipeline in flight: none of it counts as acknowledged.
+          assert.ok(killed, `connection ${id} failed before the kill: ${String(err)}`);
+          return;
+        }
+        keys.forEach((k, j) => {
+          assert.equal(replies[j], 'OK', k);
+          acknowledged.set(k, `value of ${k}`);
+        });
+        ackedCount += pipelineDepth;
+        if (!bgsaveSent && ackedCount >= killWhen / 3) {
+          // A snapshot in the middle: the log rotates to a new generation under load.
+          bgsaveSent = true;
+          control.send(encodeCommand(['BGSAVE']));
+        }
+        if (!killed && ackedCount >= killWhen) {
+          killed = true;
+          server.kill('SIGKILL');
+        }
       }
-      keys.forEach((k, j) => {
-        assert.equal(replies[j], 'OK', k);
-        acknowledged.set(k, `value of ${k}`);
-      });
-      ackedCount += pipelineDepth;
-      if (!bgsaveSent && ackedCount >= killWhen / 3) {
-        // A snapshot in the middle: the log rotates to a new generation under load.
-        bgsaveSent = true;
-        control.send(encodeCommand(['BGSAVE']));
-      }
-      if (!killed && ackedCount >= killWhen) {
-        killed = true;
-        server.kill('SIGKILL');
-      }
-    }
-  });
-  await Promise.all(runs);
-  assert.deepEqual(await server.exited, { code: null, signal: 'SIGKILL' });
+    });
+    await Promise.all(runs);
+    assert.deepEqual(await server.exited, { code: null, signal: 'SIGKILL' });
 
-  const restarted = await start(dir, ['--appendonly', 'yes', '--appendfsync', 'always']);
-  const r = await client(restarted);
-  const keys = [...acknowledged.keys()];
-  for (let i = 0; i < keys.length; i += 500) {
-    const chunk = keys.slice(i, i + 500);
-    const [values] = await (async () => {
-      r.send(encodeCommand(['MGET', ...chunk]));
-      return r.read(1);
-    })();
-    assert.ok(Array.isArray(values));
-    chunk.forEach((k, j) => assert.deepEqual(values[j], Buffer.from(acknowledged.get(k)!), `acknowledged ${k} was lost`));
-  }
-  assert.ok(keys.length >= killWhen);
-});
+    const restarted = await start(dir, ['--appendonly', 'yes', '--appendfsync', fsync]);
+    const r = await client(restarted);
+    const keys = [...acknowledged.keys()];
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500);
+      const [values] = await (async () => {
+        r.send(encodeCommand(['MGET', ...chunk]));
+        return r.read(1);
+      })();
+      assert.ok(Array.isArray(values));
+      chunk.forEach((k, j) => assert.deepEqual(values[j], Buffer.from(acknowledged.get(k)!), `acknowledged ${k} was lost`));
+    }
+    assert.ok(keys.length >= killWhen);
+  });
+}
 
 test('a corrupt snapshot makes the server exit non-zero, naming the file in stderr', async () => {
   const dir = await tempDir();
