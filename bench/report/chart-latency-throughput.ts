@@ -92,14 +92,14 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
   return renderLineChart(
     datasets,
     {
-    scales: {
-      x: throughputAxis(xMax),
-      y: latencyAxis([...datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), data.slo?.boundMs ?? 0], 'latency (ms, log scale)'),
-    },
-    plugins: {
-      ...titleOptions(data.title, data.subtitle),
-      legend: topLegend(legend),
-    },
+      scales: {
+        x: throughputAxis(xMax),
+        y: latencyAxis([...datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), data.slo?.boundMs ?? 0], 'latency (ms, log scale)'),
+      },
+      plugins: {
+        ...titleOptions(data.title, data.subtitle),
+        legend: topLegend(legend),
+      },
     },
     plugins,
     size,

@@ -62,14 +62,14 @@ export async function renderOverlay(data: OverlayData, size: ChartSize = DEFAULT
   return renderLineChart(
     datasets,
     {
-    scales: {
-      x: throughputAxis(Math.max(1, ...allX) * 1.06),
-      y: latencyAxis(datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), 'p99 latency (ms, log scale)'),
-    },
-    plugins: {
-      ...titleOptions(data.title, data.subtitle),
-      legend: topLegend(legend),
-    },
+      scales: {
+        x: throughputAxis(Math.max(1, ...allX) * 1.06),
+        y: latencyAxis(datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), 'p99 latency (ms, log scale)'),
+      },
+      plugins: {
+        ...titleOptions(data.title, data.subtitle),
+        legend: topLegend(legend),
+      },
     },
     [verticalMarkers('kvringOverlayMaxima', markers.sort((a, b) => a.value - b.value))],
     size,

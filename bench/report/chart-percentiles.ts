@@ -42,36 +42,36 @@ export async function renderPercentiles(data: PercentileData, size: ChartSize = 
   return renderLineChart(
     datasets,
     {
-    scales: {
-      x: {
-        type: 'logarithmic',
-        min: 1,
-        max: xMax,
-        title: axisTitle('percentile (log scale of 1 / (1 − p))'),
-        afterBuildTicks: (axis: Scale) => {
-          axis.ticks = PERCENTILE_TICKS.filter(([v]) => v <= xMax * 1.001).map(([v]) => ({ value: v }));
+      scales: {
+        x: {
+          type: 'logarithmic',
+          min: 1,
+          max: xMax,
+          title: axisTitle('percentile (log scale of 1 / (1 − p))'),
+          afterBuildTicks: (axis: Scale) => {
+            axis.ticks = PERCENTILE_TICKS.filter(([v]) => v <= xMax * 1.001).map(([v]) => ({ value: v }));
+          },
+          ticks: {
+            autoSkip: false,
+            callback: (value) => PERCENTILE_TICKS.find(([v]) => Math.abs(v - Number(value)) < 1e-6)?.[1] ?? '',
+          },
+          grid: { color: GRID },
         },
-        ticks: {
-          autoSkip: false,
-          callback: (value) => PERCENTILE_TICKS.find(([v]) => Math.abs(v - Number(value)) < 1e-6)?.[1] ?? '',
-        },
-        grid: { color: GRID },
+        y: latencyAxis(datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), 'latency (ms, log scale)'),
       },
-      y: latencyAxis(datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)), 'latency (ms, log scale)'),
-    },
-    plugins: {
-      ...titleOptions(data.title, data.subtitle),
-      legend: {
-        position: 'right',
-        labels: {
-          usePointStyle: true,
-          padding: 12,
-          // Built here because Chart.js's default legend drops the dash of point-style entries.
-          generateLabels: () =>
-            datasets.map((d) => legendItem(String(d.label), { color: String(d.borderColor), pointStyle: 'line', dash: d.borderDash as number[], lineWidth: 2.5 })),
+      plugins: {
+        ...titleOptions(data.title, data.subtitle),
+        legend: {
+          position: 'right',
+          labels: {
+            usePointStyle: true,
+            padding: 12,
+            // Built here because Chart.js's default legend drops the dash of point-style entries.
+            generateLabels: () =>
+              datasets.map((d) => legendItem(String(d.label), { color: String(d.borderColor), pointStyle: 'line', dash: d.borderDash as number[], lineWidth: 2.5 })),
+          },
         },
       },
-    },
     },
     [],
     size,

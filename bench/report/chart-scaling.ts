@@ -70,32 +70,32 @@ export async function renderScaling(data: ScalingData, size: ChartSize = DEFAULT
   return renderLineChart(
     datasets,
     {
-    layout: { padding: { left: 10, right: 30 } },
-    scales: {
-      x: {
-        type: 'linear',
-        min: Math.min(...counts) - 0.3,
-        max: Math.max(...counts) + 0.3,
-        title: axisTitle('servers in the ring (count)'),
-        afterBuildTicks: (axis: Scale) => {
-          axis.ticks = counts.map((v) => ({ value: v }));
+      layout: { padding: { left: 10, right: 30 } },
+      scales: {
+        x: {
+          type: 'linear',
+          min: Math.min(...counts) - 0.3,
+          max: Math.max(...counts) + 0.3,
+          title: axisTitle('servers in the ring (count)'),
+          afterBuildTicks: (axis: Scale) => {
+            axis.ticks = counts.map((v) => ({ value: v }));
+          },
+          ticks: { autoSkip: false, callback: (v) => String(v) },
+          grid: { color: GRID },
         },
-        ticks: { autoSkip: false, callback: (v) => String(v) },
-        grid: { color: GRID },
+        y: {
+          type: 'linear',
+          beginAtZero: true,
+          suggestedMax: yMax * 1.08,
+          title: axisTitle('maximum throughput (ops/s)'),
+          ticks: { callback: opsTickLabel },
+          grid: { color: GRID },
+        },
       },
-      y: {
-        type: 'linear',
-        beginAtZero: true,
-        suggestedMax: yMax * 1.08,
-        title: axisTitle('maximum throughput (ops/s)'),
-        ticks: { callback: opsTickLabel },
-        grid: { color: GRID },
+      plugins: {
+        ...titleOptions(data.title, anyStar ? `${data.subtitle} · * = best open-loop step (no closed-loop max)` : data.subtitle),
+        legend: topLegend(legend),
       },
-    },
-    plugins: {
-      ...titleOptions(data.title, anyStar ? `${data.subtitle} · * = best open-loop step (no closed-loop max)` : data.subtitle),
-      legend: topLegend(legend),
-    },
     },
     [pointLabels('kvringScalingLabels', labels)],
     size,

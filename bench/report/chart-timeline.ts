@@ -73,30 +73,30 @@ export async function renderTimeline(data: TimelineData, size: ChartSize = DEFAU
   return renderLineChart(
     datasets,
     {
-    scales: {
-      x: { type: 'linear', min: 0, max: Math.ceil(tMax), title: axisTitle('time since start (s)'), grid: { color: GRID } },
-      y: {
-        type: 'linear',
-        position: 'left',
-        beginAtZero: true,
-        suggestedMax: yMax * 1.1,
-        title: axisTitle('throughput (ops/s)'),
-        ticks: { callback: opsTickLabel },
-        grid: { color: GRID },
+      scales: {
+        x: { type: 'linear', min: 0, max: Math.ceil(tMax), title: axisTitle('time since start (s)'), grid: { color: GRID } },
+        y: {
+          type: 'linear',
+          position: 'left',
+          beginAtZero: true,
+          suggestedMax: yMax * 1.1,
+          title: axisTitle('throughput (ops/s)'),
+          ticks: { callback: opsTickLabel },
+          grid: { color: GRID },
+        },
+        yLatency: {
+          type: 'logarithmic',
+          position: 'right',
+          title: axisTitle('p99 latency (ms, log scale)', P99_LINE),
+          ticks: { callback: logTickLabel, color: P99_LINE, autoSkip: false },
+          grid: { display: false },
+        },
+        yErrors: { type: 'linear', display: false, min: 0, max: 1 },
       },
-      yLatency: {
-        type: 'logarithmic',
-        position: 'right',
-        title: axisTitle('p99 latency (ms, log scale)', P99_LINE),
-        ticks: { callback: logTickLabel, color: P99_LINE, autoSkip: false },
-        grid: { display: false },
+      plugins: {
+        ...titleOptions(data.title, data.subtitle),
+        legend: topLegend(legend),
       },
-      yErrors: { type: 'linear', display: false, min: 0, max: 1 },
-    },
-    plugins: {
-      ...titleOptions(data.title, data.subtitle),
-      legend: topLegend(legend),
-    },
     },
     [xBands('kvringStepBands', bands), verticalMarkers('kvringEvents', events)],
     size,
