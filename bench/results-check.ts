@@ -236,6 +236,18 @@ export function validateRunResult(value: unknown): string[] {
       if (!Array.isArray(c.outages)) p.push('chaos.outages: expected an array');
     }
   }
+  if (value.placement !== undefined) {
+    const pl = value.placement;
+    if (!isRecord(pl)) p.push('placement: expected an object');
+    else {
+      if (pl.mode !== 'auto' && pl.mode !== 'off') p.push('placement.mode: expected "auto" or "off"');
+      checkNumber(p, 'placement.usableCores', pl.usableCores, { min: 1, integer: true });
+      checkNumber(p, 'placement.ownCoresUpToServers', pl.ownCoresUpToServers, { min: 0, integer: true });
+      checkNumber(p, 'placement.oversubscribedThreads', pl.oversubscribedThreads, { min: 0, integer: true });
+      if (typeof pl.pinned !== 'boolean') p.push('placement.pinned: expected a boolean');
+      if (!Array.isArray(pl.warnings) || !pl.warnings.every((w) => typeof w === 'string')) p.push('placement.warnings: expected strings');
+    }
+  }
   return p;
 }
 

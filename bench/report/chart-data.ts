@@ -45,8 +45,8 @@ export interface LatencyThroughputData {
   title: string;
   subtitle: string;
   series: LatencySeries[];
-  /** Closed-loop saturation throughput per server count and workload (vertical markers). */
-  maxima: { serverCount: number; workload: string; opsPerSec: number }[];
+  /** Closed-loop saturation throughput per server count and workload (vertical markers); clientBound: the generator's limit. */
+  maxima: { serverCount: number; workload: string; opsPerSec: number; clientBound: boolean }[];
   /** The --slo objective and, per series, the highest throughput meeting it. */
   slo: { label: string; boundMs: number; points: { serverCount: number; workload: string; opsPerSec: number; latencyMs: number }[] } | null;
 }
@@ -137,7 +137,7 @@ export function describeConfig(config: Record<string, unknown>): string[] {
 
 export function latencyThroughputData(result: RunResult, op: Operation): LatencyThroughputData {
   const points = groupSteps(result.steps).flatMap((g) => levelPoint(g, op) ?? []);
-  const maxima = points.filter((p) => p.phase === 'max').map((p) => ({ serverCount: p.serverCount, workload: p.workload, opsPerSec: p.opsPerSec }));
+  const maxima = points.filter((p) => p.phase === 'max').map((p) => ({ serverCount: p.serverCount, workload: p.workload, opsPerSec: p.opsPerSec, clientBound: p.clientBound }));
   const levels = points.filter((p) => p.phase !== 'max');
   const series = new Map<string, LatencySeries>();
   // A closed-loop-only run has no load levels: plot its saturation points as the curve instead.
@@ -276,6 +276,13 @@ export interface ScalingData {
   serverCounts: number[];
   /** One line per workload: maximum throughput per server count. */
   lines: { workload: string; points: { serverCount: number; opsPerSec: number; clientBound: boolean; fromClosedLoop: boolean }[] }[];
+  /**
+   * The largest server count at which every server and generator thread had a core of its own
+   * (results.json placement): the ideal line stops there. null: not recorded (older files).
+   */
+  ownCoresUpToServers: number | null;
+  /** Why the throughput beyond that count measures the machine, not scaling; null when it does not. */
+  placementNote: string | null;
 }
 
 /**
@@ -300,7 +307,17 @@ export function scalingData(result: RunResult): ScalingData {
     }
     lines.push({ workload, points });
   }
-  return { title: 'Maximum throughput vs number of servers', subtitle: describeRun(result), serverCounts, lines };
+  const placement = result.placement;
+  const own = placement === undefined ? null : placement.ownCoresUpToServers;
+  const shared = own !== null && own < Math.max(...serverCounts);
+  return {
+    title: 'Maximum throughput vs number of servers',
+    subtitle: describeRun(result),
+    serverCounts,
+    lines,
+    ownCoresUpToServers: own,
+    placementNote: shared ? `servers and generator share ${placement!.usableCores} core${placement!.usableCores === 1 ? '' : 's'}${own! > 0 ? ` beyond ${own} server${own === 1 ? '' : 's'}` : ''}: throughput there measures this machine, not scaling` : null,
+  };
 }
 
 export interface TimelineData {

@@ -217,7 +217,8 @@ export function opsTickLabel(value: number | string): string {
   return v === 0 ? '0' : formatOps(v);
 }
 
-export function titleOptions(title: string, subtitle: string): NonNullable<LineConfig['options']>['plugins'] {
+/** Title and subtitle; a subtitle given as several lines prints them one under another. */
+export function titleOptions(title: string, subtitle: string | string[]): NonNullable<LineConfig['options']>['plugins'] {
   return {
     title: { display: true, text: title, font: { size: 20, weight: 'bold' }, padding: { top: 10, bottom: 4 } },
     subtitle: { display: true, text: subtitle, font: { size: 13 }, color: '#555555', padding: { bottom: 10 } },

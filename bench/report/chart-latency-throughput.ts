@@ -3,7 +3,7 @@
 import { type LegendItem, type Plugin, type PointStyle } from 'chart.js';
 import { BACKGROUND, SLO_COLOR, TEXT, serverCountColor } from './colors.js';
 import { formatOps, type LatencyThroughputData, type LevelPoint } from './chart-data.js';
-import { ChartSize, DEFAULT_SIZE, LineDataset, MARKER_DASH, Marker, P50_DASH, Pt, WORKLOAD_POINT_STYLES, horizontalMarker, latencyAxis, legendItem, pointRadiusFor, pointStyleFor, renderLineChart, throughputAxis, titleOptions, topLegend, verticalMarkers } from './chart-kit.js';
+import { ChartSize, DEFAULT_SIZE, LineDataset, MARKER_DASH, Marker, P50_DASH, Pt, WORKLOAD_POINT_STYLES, horizontalMarker, latencyAxis, legendItem, renderLineChart, throughputAxis, titleOptions, topLegend, verticalMarkers } from './chart-kit.js';
 import { serversLabel } from '../analysis/step-groups.js';
 
 
@@ -16,7 +16,11 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
   const datasets: LineDataset[] = [];
   const workloads = [...new Set(data.series.map((s) => s.workload))];
   const multiWorkload = workloads.length > 1;
-  const toPt = (p: LevelPoint, y: number): Pt => ({ x: p.opsPerSec, y: y > 0 ? y : null, clientBound: p.clientBound });
+  // A client-bound step measured the generator, not the server: it is drawn apart, as a cross with
+  // no line to it, and the curve breaks there instead of running through it.
+  const toPt = (p: LevelPoint, y: number): Pt => ({ x: p.opsPerSec, y: y > 0 && !p.clientBound ? y : null });
+  const boundPt = (p: LevelPoint, y: number): Pt => ({ x: p.opsPerSec, y: y > 0 ? y : null, clientBound: true });
+  const apart: LineDataset[] = [];
   for (const s of data.series) {
     const color = serverCountColor(s.serverCount);
     const base = WORKLOAD_POINT_STYLES[workloads.indexOf(s.workload) % WORKLOAD_POINT_STYLES.length]!;
@@ -27,8 +31,8 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
       borderColor: color,
       backgroundColor: color,
       borderWidth: 2.5,
-      pointStyle: pointStyleFor(base),
-      pointRadius: pointRadiusFor(4),
+      pointStyle: base,
+      pointRadius: 4,
       pointBorderWidth: 2,
       tension: 0,
     });
@@ -39,12 +43,26 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
       backgroundColor: BACKGROUND,
       borderWidth: 2,
       borderDash: P50_DASH,
-      pointStyle: pointStyleFor(base),
-      pointRadius: pointRadiusFor(3),
+      pointStyle: base,
+      pointRadius: 3,
       pointBorderWidth: 1.5,
       tension: 0,
     });
+    const bound = s.points.filter((p) => p.clientBound);
+    if (bound.length > 0) {
+      apart.push({
+        label: `${name} client-bound`,
+        data: [...bound.map((p) => boundPt(p, p.p99Ms)), ...bound.map((p) => boundPt(p, p.p50Ms))],
+        showLine: false,
+        borderColor: color,
+        backgroundColor: color,
+        pointStyle: 'crossRot',
+        pointRadius: 7,
+        pointBorderWidth: 2,
+      });
+    }
   }
+  datasets.push(...apart);
   if (data.slo && data.slo.points.length > 0) {
     datasets.push({
       label: data.slo.label,
@@ -66,7 +84,7 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
     .map((m) => ({
       value: m.opsPerSec,
       color: serverCountColor(m.serverCount),
-      label: `max ${m.serverCount} srv${multiWorkload ? ` ${m.workload}` : ''}: ${formatOps(m.opsPerSec)}`,
+      label: `max ${m.serverCount} srv${multiWorkload ? ` ${m.workload}` : ''}: ${formatOps(m.opsPerSec)}${m.clientBound ? ' (client-bound: the generator\'s limit)' : ''}`,
       dash: MARKER_DASH,
     }));
   const plugins: Plugin<'line'>[] = [verticalMarkers('kvringMaxima', markers)];
@@ -83,7 +101,7 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
     legendItem('closed-loop max', { color: TEXT, pointStyle: 'line', dash: MARKER_DASH, lineWidth: 1.5 }),
   ];
   if (data.series.some((s) => s.points.some((p) => p.clientBound))) {
-    legend.push(legendItem('client-bound step', { color: TEXT, pointStyle: 'crossRot' }));
+    legend.push(legendItem('client-bound step (apart: measures the generator)', { color: TEXT, pointStyle: 'crossRot' }));
   }
   if (data.slo && data.slo.points.length > 0) {
     legend.push(legendItem('best throughput within SLO', { color: TEXT, pointStyle: 'star' }));

@@ -12,17 +12,21 @@ const WORKLOAD_LINE_COLORS = ['#333333', '#777777', '#555555', '#999999'];
 
 /**
  * `scaling.png`: maximum throughput against the number of servers, one line per workload, points
- * in their server count's colour, with the ideal (linear from the smallest count) for reference.
+ * in their server count's colour, with the ideal (linear from the smallest count) for reference —
+ * drawn only up to the largest count at which every server and generator thread had a core of its
+ * own: beyond it the processes share cores, and a flat or falling line measures the machine.
  */
 export async function renderScaling(data: ScalingData, size: ChartSize = DEFAULT_SIZE): Promise<Buffer> {
   const datasets: LineDataset[] = [];
   const labels: { datasetIndex: number; index: number; text: string }[] = [];
   data.lines.forEach((line, i) => {
     const first = line.points[0];
-    if (first && line.points.length > 1) {
+    const idealUpTo = data.ownCoresUpToServers ?? Infinity;
+    const idealPoints = line.points.filter((p) => p.serverCount <= idealUpTo);
+    if (first && idealPoints.length > 1) {
       datasets.push({
         label: `${line.workload} ideal (linear)`,
-        data: line.points.map((p) => ({ x: p.serverCount, y: (first.opsPerSec * p.serverCount) / first.serverCount })),
+        data: idealPoints.map((p) => ({ x: p.serverCount, y: (first.opsPerSec * p.serverCount) / first.serverCount })),
         borderColor: withAlpha('#7f7f7f', 0.8),
         borderWidth: 1.5,
         borderDash: [2, 4],
@@ -93,7 +97,7 @@ export async function renderScaling(data: ScalingData, size: ChartSize = DEFAULT
         },
       },
       plugins: {
-        ...titleOptions(data.title, anyStar ? `${data.subtitle} · * = best open-loop step (no closed-loop max)` : data.subtitle),
+        ...titleOptions(data.title, [anyStar ? `${data.subtitle} · * = best open-loop step (no closed-loop max)` : data.subtitle, ...(data.placementNote === null ? [] : [`Note: ${data.placementNote}`])]),
         legend: topLegend(legend),
       },
     },

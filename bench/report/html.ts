@@ -80,9 +80,25 @@ export function renderIndexHtml(result: RunResult, charts: ChartRef[]): string {
   const title = `kvring bench: ${result.label || result.target} — ${result.startedAt.slice(0, 19).replace('T', ' ')}`;
   const scaling = scalingData(result);
   const headline = scaling.lines
-    .map((line) => `<li><b>${escapeHtml(line.workload)}</b>: ${line.points.map((p) => `${serversLabel(p.serverCount)} <b>${formatOps(p.opsPerSec)}</b> ops/s${p.clientBound ? ' (client-bound)' : ''}`).join(' · ')}</li>`)
+    .map((line) => `<li><b>${escapeHtml(line.workload)}</b>: ${line.points.map((p) => `${serversLabel(p.serverCount)} <b>${formatOps(p.opsPerSec)}</b> ops/s${p.clientBound ? ' <span class="warn">(client-bound: the generator\'s limit, not the servers\')</span>' : ''}`).join(' · ')}</li>`)
     .join('');
   const clientBound = result.steps.filter((s) => s.client.clientBound);
+  const placementWarnings = result.placement?.warnings ?? [];
+  const placementNote = placementWarnings.length
+    ? `<p class="warn-box"><b>Where this ran limits what it measures.</b> ${placementWarnings.map((w) => escapeHtml(w)).join('<br>')}</p>`
+    : '';
+  const placementRows: [string, string][] =
+    result.placement === undefined
+      ? []
+      : [
+          ['usable cores', `${result.placement.usableCores} (CPUs ${result.placement.cpus.join(',')}${result.placement.quotaCores === null ? '' : `, cgroup quota ${result.placement.quotaCores}`})`],
+          [
+            'placement',
+            result.placement.pinned
+              ? `pinned: generator on CPU ${result.placement.generatorCpus?.join(',') ?? '-'}, servers on ${(result.placement.serverCpus ?? []).map((c) => c.join(',')).join(' / ')}`
+              : `not pinned (--placement ${result.placement.mode})`,
+          ],
+        ];
   const slo = result.slo
     ? `<h2>Service-level objective</h2><p>Objective <b>${escapeHtml(result.slo.objective)}</b> (p${result.slo.percentile} ≤ ${ms(result.slo.boundUs)} ms): highest measured throughput that meets it.</p>
 <table><tr><th>workload</th><th>servers</th><th class="num">max ops/s within SLO</th><th class="num">step</th></tr>${result.slo.points
@@ -100,6 +116,7 @@ export function renderIndexHtml(result: RunResult, charts: ChartRef[]): string {
     ['Node.js', m.nodeVersion],
     ['platform', m.platform],
     ['hostname', m.hostname],
+    ...placementRows,
   ]);
   const run = keyValueTable([
     ['label', result.label],
@@ -118,7 +135,7 @@ export function renderIndexHtml(result: RunResult, charts: ChartRef[]): string {
     .join('\n');
   const steps = result.steps.map(stepRow).join('\n');
   const cbNote = clientBound.length
-    ? `<p class="warn-box">${clientBound.length} step${clientBound.length === 1 ? ' was' : 's were'} flagged <b>client-bound</b>: the load generator, not the server, limited them, so their latency is not the server's (drawn as crosses in the charts). Causes: ${escapeHtml(
+    ? `<p class="warn-box">${clientBound.length} step${clientBound.length === 1 ? ' was' : 's were'} flagged <b>client-bound</b>: the load generator, not the server, limited them, so their latency is not the server's (drawn apart as crosses in the charts, not joined into the curves). Causes: ${escapeHtml(
         summarizeCauses(clientBound.flatMap((s) => s.client.causes)),
       )}.</p>`
     : '';
@@ -149,6 +166,7 @@ table.kv th { width: 180px; font-weight: 600; } .cols { display: flex; gap: 40px
 <p class="sub">${escapeHtml(`${result.steps.length} steps, ${new Set(result.steps.map((s) => s.trial)).size} trial(s), target ${result.target}`)}</p>
 <h2>Maximum throughput</h2>
 <ul>${headline}</ul>
+${placementNote}
 ${cbNote}
 ${slo}
 <h2>Charts</h2>

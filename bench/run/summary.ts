@@ -44,6 +44,15 @@ export function formatSummary(result: RunResult, runDir: string | null): string 
       (result.interrupted ? ' — INTERRUPTED, partial results' : ''),
   );
   out.push(`${result.machine.cpuModel}, ${result.machine.cores} cores, Node ${result.machine.nodeVersion}, commit ${result.gitCommit ?? 'unknown'}`);
+  const placement = result.placement;
+  if (placement !== undefined) {
+    out.push(
+      placement.pinned
+        ? `placement: generator on CPU ${placement.generatorCpus!.join(',')}, servers on ${placement.serverCpus!.map((c) => c.join(',')).join(' / ')}`
+        : `placement: not pinned (--placement ${placement.mode})`,
+    );
+    for (const w of placement.warnings) out.push(`NOTE: ${w}`);
+  }
   out.push('');
   const rows = result.steps.map((s) => [
     String(s.serverCount),
