@@ -177,6 +177,12 @@ export interface StepResult {
    * absent in older results.
    */
   stealFraction?: number | null;
+  /**
+   * Share of the machine's CPU time (all CPUs) that processes other than the bench and its servers
+   * took during the step, 0..1, from /proc/<pid>/stat: another tenant of the same machine, which
+   * steal does not show. null when unknown (not Linux); absent in older results.
+   */
+  otherCpuFraction?: number | null;
   client: ClientBoundVerdict;
 }
 

@@ -74,6 +74,8 @@ function workerReport(worker: number, latencies: number[], servers: number, extr
     issued: latencies.length + 1,
     maxBacklog: 0,
     aborted: false,
+    threadCpuMs: 400,
+    threadWaitMs: 5,
     ...extra,
   };
 }
@@ -83,7 +85,7 @@ test('workers\' reports merge into one step whose percentiles are those of all r
   const fast = Array.from({ length: 990 }, () => 100);
   const slow = Array.from({ length: 10 }, () => 50_000);
   const { step, histograms } = mergeWorkerReports(
-    { index: 0, planned, servers: ['127.0.0.1:7001', '127.0.0.1:7002'], targetOpsPerSec: 500, cpuUs: 2004, serverCpuUs: 5010, stealFraction: 0.012345, thresholds: { latenessUs: 1000, eventLoopUtilization: 0.95 } },
+    { index: 0, planned, servers: ['127.0.0.1:7001', '127.0.0.1:7002'], targetOpsPerSec: 500, cpuUs: 2004, serverCpuUs: 5010, stealFraction: 0.012345, otherCpuFraction: 0.03, thresholds: { latenessUs: 1000, eventLoopUtilization: 0.95, runQueueWait: 0.1 } },
     [workerReport(0, fast, 2), workerReport(1, slow, 2)],
   );
   assert.equal(step.requests, 1002);
@@ -105,8 +107,9 @@ test('workers\' reports merge into one step whose percentiles are those of all r
 });
 
 test('client_bound: late sends, a saturated worker or missing requests mark a step, with the cause', () => {
-  const healthy = { mode: 'open' as const, sendLatenessP99Us: 50, sendLatenessMaxUs: 300, maxEventLoopUtilization: 0.5, maxEventLoopDelayMs: 2, cpuUsPerRequest: 5, planned: 100, issued: 100, aborted: false };
-  const t = { latenessUs: 1000, eventLoopUtilization: 0.95 };
+  const thread = { worker: 0, opsPerSec: 100, sendLatenessP99Us: 50, cpuFraction: 0.3, runQueueWaitFraction: 0.01 };
+  const healthy = { mode: 'open' as const, sendLatenessP99Us: 50, sendLatenessMaxUs: 300, maxEventLoopUtilization: 0.5, maxEventLoopDelayMs: 2, cpuUsPerRequest: 5, planned: 100, issued: 100, aborted: false, threads: [thread] };
+  const t = { latenessUs: 1000, eventLoopUtilization: 0.95, runQueueWait: 0.1 };
   assert.equal(judgeClientBound(healthy, t).clientBound, false);
   const late = judgeClientBound({ ...healthy, sendLatenessP99Us: 4100 }, t);
   assert.equal(late.clientBound, true);
@@ -114,6 +117,20 @@ test('client_bound: late sends, a saturated worker or missing requests mark a st
   assert.match(judgeClientBound({ ...healthy, maxEventLoopUtilization: 0.97 }, t).causes[0]!, /97% busy/);
   assert.match(judgeClientBound({ ...healthy, issued: 90 }, t).causes[0]!, /issued 90 of 100/);
   assert.equal(judgeClientBound({ ...healthy, mode: 'closed', sendLatenessP99Us: 5000 }, t).clientBound, false, 'closed loop has no schedule');
+});
+
+test('client_bound: a worker thread kept off the CPU is caught even though its event loop looks idle', () => {
+  const t = { latenessUs: 1000, eventLoopUtilization: 0.95, runQueueWait: 0.1 };
+  const thread = (worker: number, wait: number | null) => ({ worker, opsPerSec: 1000, sendLatenessP99Us: 0, cpuFraction: 0.1, runQueueWaitFraction: wait });
+  const base = { mode: 'closed' as const, sendLatenessP99Us: 0, sendLatenessMaxUs: 0, maxEventLoopUtilization: 0.12, maxEventLoopDelayMs: 2, cpuUsPerRequest: 5, planned: 0, issued: 1000, aborted: false };
+  const starved = judgeClientBound({ ...base, threads: [thread(0, 0.02), thread(1, 0.85), thread(2, 0.6)] }, t);
+  assert.equal(starved.clientBound, true);
+  assert.match(starved.causes[0]!, /2 of 3 worker thread\(s\) waited for a CPU up to 85% of the step \(> 10%\)/);
+  assert.equal(starved.maxRunQueueWaitFraction, 0.85);
+  assert.equal(judgeClientBound({ ...base, threads: [thread(0, 0.02)] }, t).clientBound, false);
+  const unknown = judgeClientBound({ ...base, threads: [thread(0, null)] }, t);
+  assert.equal(unknown.clientBound, false, 'no schedstat (not Linux): the rule cannot fire');
+  assert.equal(unknown.maxRunQueueWaitFraction, null);
 });
 
 test('the summary is a table of every step with its verdicts', () => {

@@ -15,7 +15,8 @@ import { IntervalTimeline } from './interval-timeline.js';
 import { NodeTransitions } from './node-transitions.js';
 import { WorkerPool } from './worker-pool.js';
 import { requestsFor } from '../worker/schedule.js';
-import { cpuUsBetween, sampleCpu } from './server-cpu.js';
+import { cpuShare, cpuUsBetween, otherProcessesCpuTicks, sampleCpu } from './server-cpu.js';
+import { cpus } from 'node:os';
 import { readCpuTicks, stealFraction, type CpuTicks } from './cpu-ticks.js';
 import { disturbedBySteal } from '../analysis/steal-limit.js';
 import { isDeleteOnly, needsKeySpacePreload } from '../workload.js';
@@ -162,6 +163,9 @@ export class Coordinator {
           const cpuBefore = process.cpuUsage();
           const serverCpuBefore = sampleCpu(pidsOf(stepServers));
           const ticksBefore = readTicks();
+          const excluded = new Set([process.pid, ...pidsOf(stepServers).filter((x): x is number => x !== null)]);
+          const othersBefore = otherProcessesCpuTicks(excluded);
+          const stepStartMs = performance.now();
           const reports = await this.pool.runStep({
             stepIndex: planned.index,
             servers: stepServers,
@@ -177,6 +181,8 @@ export class Coordinator {
           const cpu = process.cpuUsage(cpuBefore);
           const serverCpuUs = cpuUsBetween(serverCpuBefore, sampleCpu(pidsOf(stepServers)));
           const steal = stealFraction(ticksBefore, readTicks());
+          const othersAfter = othersBefore === null ? null : otherProcessesCpuTicks(excluded);
+          const others = othersBefore === null || othersAfter === null ? null : cpuShare(othersAfter - othersBefore, (performance.now() - stepStartMs) / 1000, cpus().length);
           this.timeline.flush();
           const { step, histograms: h } = mergeWorkerReports(
             {
@@ -187,6 +193,7 @@ export class Coordinator {
               cpuUs: cpu.user + cpu.system,
               serverCpuUs,
               stealFraction: steal,
+              otherCpuFraction: others,
               thresholds: { latenessUs: config.clientBoundLatenessUs, eventLoopUtilization: config.clientBoundElu, runQueueWait: config.clientBoundWait },
             },
             reports,

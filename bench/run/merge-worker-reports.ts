@@ -38,6 +38,8 @@ export interface StepContext {
   serverCpuUs: number | null;
   /** Share of the machine's CPU time the hypervisor gave to others during the step (0..1), null when unknown. */
   stealFraction: number | null;
+  /** Share of the machine's CPU other processes took during the step (0..1), null when unknown. */
+  otherCpuFraction: number | null;
   thresholds: ClientBoundThresholds;
 }
 
@@ -138,6 +140,7 @@ export function mergeWorkerReports(ctx: StepContext, reports: readonly WorkerSte
     maxQueued: reports.reduce((sum, r) => sum + r.maxBacklog, 0),
     serverCpuUsPerRequest: ctx.serverCpuUs === null || requests === 0 ? null : Math.round((ctx.serverCpuUs / requests) * 1000) / 1000,
     stealFraction: ctx.stealFraction === null ? null : Math.round(ctx.stealFraction * 10_000) / 10_000,
+    otherCpuFraction: ctx.otherCpuFraction === null ? null : Math.round(ctx.otherCpuFraction * 10_000) / 10_000,
     client,
   };
   return { step, histograms };

@@ -8,15 +8,11 @@
 // used, at 10 ms resolution. Anything else (another OS, a process gone) reads as null.
 
 import { readdirSync, readFileSync } from 'node:fs';
+import { parseSchedstat } from '../worker/thread-cpu.js';
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on every Linux architecture Node runs on). */
 const USER_HZ = 100;
 
-/** First field of a schedstat line: time spent on the CPU, nanoseconds. */
-export function parseSchedstat(text: string): number | null {
-  const ns = Number(text.trim().split(/\s+/)[0]);
-  return Number.isFinite(ns) && ns >= 0 ? ns : null;
-}
 
 /** utime + stime of a /proc/<pid>/stat line, nanoseconds. The command name may hold spaces and ')'. */
 export function parseStatCpuNs(text: string): number | null {
@@ -31,9 +27,9 @@ export function processCpuNs(pid: number): number | null {
   try {
     let total = 0;
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const ns = parseSchedstat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
-      if (ns === null) return null;
-      total += ns;
+      const sample = parseSchedstat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
+      if (sample === null) return null;
+      total += sample.cpuNs;
     }
     return total;
   } catch {
@@ -72,4 +68,36 @@ export function cpuUsBetween(before: CpuSample | null, after: CpuSample | null):
     ns += after[i]!.ns - before[i]!.ns;
   }
   return ns / 1000;
+}
+
+/**
+ * CPU time of every process on the machine except `excluded` (the bench and its servers), in
+ * clock ticks (utime + stime of /proc/<pid>/stat); null where /proc cannot be read. Two readings
+ * around a step tell how much of the machine other tenants of the same OS took meanwhile — the
+ * noise that steal (another VM) does not show.
+ */
+export function otherProcessesCpuTicks(excluded: ReadonlySet<number>): number | null {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  let ticks = 0;
+  for (const name of names) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || excluded.has(pid)) continue;
+    try {
+      const ns = parseStatCpuNs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      if (ns !== null) ticks += (ns * USER_HZ) / 1e9;
+    } catch {
+      // The process ended between the listing and the read: its time is simply not counted.
+    }
+  }
+  return ticks;
+}
+
+/** Share of the machine's CPU (`cores` × elapsed) that `ticks` of CPU time are, 0..1. */
+export function cpuShare(ticks: number, elapsedSec: number, cores: number): number {
+  return elapsedSec > 0 && cores > 0 ? Math.min(1, Math.max(0, ticks / USER_HZ / (elapsedSec * cores))) : 0;
 }

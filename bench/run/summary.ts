@@ -35,6 +35,9 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/** Other processes' share of the machine above which the summary calls a step's machine busy. */
+const BUSY_MACHINE_FRACTION = 0.05;
+
 export function formatSummary(result: RunResult, runDir: string | null): string {
   const out: string[] = [];
   const trials = Math.max(1, ...result.steps.map((s) => s.trial + 1));
@@ -80,6 +83,15 @@ export function formatSummary(result: RunResult, runDir: string | null): string 
     out.push(
       `steal: in ${stolen.length} step(s) the hypervisor gave more than ${DISTURBED_STEAL_FRACTION * 100}% of this machine's CPU to other tenants (worst ${(worst * 100).toFixed(0)}%): ` +
         'their numbers describe a neighbour as much as the servers (compare leaves such trials out).',
+    );
+  }
+
+  const busy = result.steps.filter((s) => typeof s.otherCpuFraction === 'number' && s.otherCpuFraction > BUSY_MACHINE_FRACTION);
+  if (busy.length > 0) {
+    const worst = Math.max(...busy.map((s) => s.otherCpuFraction!));
+    out.push(
+      `busy machine: in ${busy.length} step(s) other processes took more than ${BUSY_MACHINE_FRACTION * 100}% of this machine's CPU (worst ${(worst * 100).toFixed(0)}%): ` +
+        'their latency tails describe the sharing as much as the servers; rerun on a quiet machine to compare.',
     );
   }
 

@@ -123,6 +123,7 @@ export class LoadStep implements ConnectionListener {
       const rate = spec.ratePerSec ?? 1;
       const total = spec.numRequests ?? requestsFor(rate, (spec.durationMs ?? 1000) / 1000);
       this.schedule = new OpenLoopSchedule(rate, this.startMs, total, spec.phase);
+      this.env.ticker.setPeriod(this.schedule.periodMs);
     } else {
       this.closedLimit = this.serverCount * this.settings.connections * this.pipeline;
       this.endMs = spec.durationMs === null ? Infinity : this.startMs + spec.durationMs;
@@ -265,7 +266,7 @@ export class LoadStep implements ConnectionListener {
     if (this.aborted) return;
     const schedule = this.schedule;
     if (schedule !== null) {
-      // Slots within the ticker's wake-up margin leave now; their latency then counts from now.
+      // Slots within the ticker's send window leave now; their latency then counts from now.
       const due = schedule.dueBy(nowMs + this.env.ticker.earlyMs);
       while (this.issued < due) {
         const intended = schedule.intendedMs(this.issued++);

@@ -15,6 +15,7 @@ import { deriveSeed } from '../prng.js';
 import { ServerHealth } from './server-health.js';
 import { preload } from './preload.js';
 import { Ticker } from './ticker.js';
+import { minimizeTimerSlack } from './timer-slack.js';
 
 if (parentPort === null) throw new Error('bench/worker/thread.js runs as a worker thread, started by bench/run/worker-pool.js');
 const port = parentPort;
@@ -28,6 +29,8 @@ const deleteCursor = { next: 0 };
 const delay = createDelayMonitor();
 let currentStep: LoadStep | null = null;
 let lastServersKey = '';
+// The worker's own timeouts (epoll_wait) wake on time too.
+minimizeTimerSlack();
 const ticker = new Ticker(() => currentStep?.onDue());
 const health = new ServerHealth(
   {

@@ -5,6 +5,9 @@
 
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { TICKER_GENERATION, TICKER_IDLE, TICKER_SEQUENCE, TICKER_STOP, type TickerShared } from './ticker.js';
+import { minimizeTimerSlack } from './timer-slack.js';
+
+minimizeTimerSlack();
 
 const { shared, port, workerTimeOrigin } = workerData as { shared: TickerShared; port: MessagePort; workerTimeOrigin: number };
 const control = new Int32Array(shared.control);

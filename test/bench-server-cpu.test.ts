@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sendCommand } from '../protocol/one-shot.js';
-import { cpuUsBetween, parseSchedstat, parseStatCpuNs, processCpuNs, sampleCpu } from '../bench/run/server-cpu.js';
+import { cpuShare, cpuUsBetween, otherProcessesCpuTicks, parseStatCpuNs, processCpuNs, sampleCpu } from '../bench/run/server-cpu.js';
+import { parseSchedstat } from '../bench/worker/thread-cpu.js';
 import { spawnServer } from '../server/spawn.js';
 
 test('schedstat and stat lines parse to nanoseconds, a process name with ") " included', () => {
-  assert.equal(parseSchedstat('1234567 890 12\n'), 1234567);
+  assert.deepEqual(parseSchedstat('1234567 890 12\n'), { cpuNs: 1234567, waitNs: 890 });
   assert.equal(parseSchedstat('garbage'), null);
   // utime 250 and stime 50 ticks at USER_HZ 100 → 3 s.
   const stat = '4242 (node ) weird) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 11 0 100 0 0';
@@ -51,5 +52,16 @@ test('--inject-cpu-us adds at least its CPU work to every command, seen from /pr
     assert.ok(usedMs >= 20 * 5 * 0.7, `20 commands × 5 ms of injected work, server used ${usedMs.toFixed(1)} ms of CPU`);
   } finally {
     await server.stop();
+  }
+});
+
+test('other processes\' CPU: every process but the excluded ones, as a share of the machine', () => {
+  assert.equal(cpuShare(100, 1, 2), 0.5, '100 ticks = 1 s of CPU in 1 s on 2 cores');
+  assert.equal(cpuShare(500, 1, 2), 1, 'capped at the whole machine');
+  assert.equal(cpuShare(10, 0, 2), 0);
+  if (process.platform === 'linux') {
+    const all = otherProcessesCpuTicks(new Set());
+    const withoutMe = otherProcessesCpuTicks(new Set([process.pid]));
+    assert.ok(all !== null && withoutMe !== null && withoutMe <= all, 'leaving this process out never adds time');
   }
 });
