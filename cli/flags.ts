@@ -3,8 +3,10 @@
 // flag tables in the manual. Names are snake_case as in the original Python project
 // (--num_servers), each with a kebab-case alias (--num-servers). A mistake never makes yargs
 // print and exit: it becomes the tool's own usage error, so every tool reports it the same way.
+// --help is laid out by cli/help.ts (word-wrapped to the terminal, never mid-word).
 
 import yargs, { type Options } from 'yargs';
+import { renderHelp, terminalWidth } from './help.js';
 
 export type FlagSpec = Options & {
   describe: string;
@@ -21,7 +23,12 @@ export type FlagsOutcome = { kind: 'args'; argv: ParsedFlags } | { kind: 'help';
 export interface FlagParser {
   /** npm script name, as in `npm run <command> --`. */
   command: string;
+  /** The usage line(s); `$0` stands for `npm run <command> --`. Paragraphs separated by blank lines. */
   usage: string;
+  /** Lines after the flags in --help (exit codes, examples). */
+  epilogue?: string[];
+  /** Also accept camelCase spellings of kebab-case flags (--maxClients for --max-clients). */
+  camelCase?: boolean;
   specs: Record<string, FlagSpec>;
   /** Whether the tool takes positional arguments (files); unknown flags are refused either way. */
   positional: boolean;
@@ -36,40 +43,43 @@ export function kebab(name: string): string {
   return name.replace(/_/g, '-');
 }
 
-/** Width --help is laid out for: the terminal's, capped so long lines stay readable. */
-export function helpWidth(): number {
-  return Math.min(120, process.stdout.columns ?? 100);
+/** The --help text of a tool, laid out for `width` columns. */
+export function flagsHelp(parser: FlagParser, width = terminalWidth()): string {
+  const [first = '', ...rest] = parser.usage.replace(/\$0/g, `npm run ${parser.command} --`).split(/\n\s*\n/);
+  const aliases = Object.fromEntries(Object.keys(parser.specs).filter((n) => kebab(n) !== n).map((n) => [n, [`--${kebab(n)}`]]));
+  return renderHelp({ usage: first, description: rest, specs: parser.specs, aliases, defaults: parser.defaults, epilogue: parser.epilogue }, width);
 }
 
 /** Parses `args` (without node and the script): the flags, or the help text for --help. Throws parser.usageError. */
 export function parseFlags(parser: FlagParser, args: readonly string[]): FlagsOutcome {
+  if (args.includes('--help') || args.includes('-h')) return { kind: 'help', text: flagsHelp(parser) };
   let y = yargs([...args])
-    .scriptName(`npm run ${parser.command} --`)
-    .usage(parser.usage)
-    .parserConfiguration({ 'camel-case-expansion': false, 'strip-aliased': true })
-    .help('help')
-    .alias('help', 'h')
-    .version(false)
-    .wrap(helpWidth());
+    .parserConfiguration({ 'camel-case-expansion': parser.camelCase === true, 'strip-aliased': true })
+    .help(false)
+    .version(false);
   y = parser.positional ? y.strictOptions() : y.strict();
   for (const [name, spec] of Object.entries(parser.specs)) {
     const override = parser.defaults?.[name];
     y = y.option(name, { ...spec, alias: kebab(name) === name ? undefined : kebab(name), ...(override !== undefined ? { default: override } : {}) });
   }
   let failure: string | null = null;
-  let helpText: string | null = null;
   let argv: ParsedFlags = { _: [] };
   y.exitProcess(false)
     .fail((message: string | undefined, err: Error | undefined) => {
       failure = message ?? err?.message ?? 'invalid arguments';
     })
-    .parseSync([...args], {}, (err, parsed, output) => {
+    .parseSync([...args], {}, (err, parsed) => {
       if (err !== undefined && err !== null && failure === null) failure = err.message;
-      if (output !== '' && failure === null) helpText = output;
       argv = parsed as ParsedFlags;
     });
-  if (failure !== null) throw parser.usageError(`${failure} (see npm run ${parser.command} -- --help)`);
-  if (helpText !== null) return { kind: 'help', text: helpText };
+  if (failure !== null) throw parser.usageError(`${oneLine(failure)} (see npm run ${parser.command} -- --help)`);
+  // A number flag given a word ("--num_servers three") parses as NaN: say what was given.
+  for (const [name, spec] of Object.entries(parser.specs)) {
+    const value = argv[name];
+    if (spec.type === 'number' && typeof value === 'number' && Number.isNaN(value)) {
+      throw parser.usageError(`--${name} must be a number, got "${givenText(args, name)}" (see npm run ${parser.command} -- --help)`);
+    }
+  }
   return { kind: 'args', argv };
 }
 
@@ -83,4 +93,21 @@ export function flagTable(specs: Record<string, FlagSpec>): string {
     rows.push(`| \`--${name}\`${alias} | ${String(spec.type)}${choices} | ${def.replace(/\|/g, '\\|')} | ${spec.describe.replace(/\|/g, '\\|')} |`);
   }
   return rows.join('\n');
+}
+
+/** yargs' messages may span lines ("Unknown arguments: a, b\n..."): one line, as every error is. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, '; ').trim();
+}
+
+/** The text given for flag `name` in `args` (either spelling, "--x v" or "--x=v"), for error messages. */
+function givenText(args: readonly string[], name: string): string {
+  for (const flag of new Set([`--${name}`, `--${kebab(name)}`])) {
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      if (a === flag && i + 1 < args.length) return args[i + 1]!;
+      if (a.startsWith(`${flag}=`)) return a.slice(flag.length + 1);
+    }
+  }
+  return '';
 }

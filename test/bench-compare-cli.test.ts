@@ -112,7 +112,7 @@ test('malformed input → exit 2 naming the file and what to do', async () => {
   const broken = await save('broken.json', '{"schemaVersion": 1, "steps": [');
   const r = await compare([base, broken, '--no-charts']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^KV_ERR_RESULTS_INPUT: .*broken\.json is not valid JSON/m);
+  assert.match(r.stderr, /^kvring compare: KV_ERR_RESULTS_INPUT: .*broken\.json is not valid JSON/m);
 
   const wrong = await save('wrong.json', JSON.stringify({ schemaVersion: 1, hello: 'world' }));
   const r2 = await compare([wrong, base, '--no-charts']);
@@ -141,7 +141,7 @@ test('bad flags → exit 2 with KV_ERR_REPORT_USAGE naming the flag', async () =
   ] as const) {
     const r = await compare([...args]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, /^KV_ERR_REPORT_USAGE: /m);
+    assert.match(r.stderr, /^kvring compare: KV_ERR_REPORT_USAGE: /m);
     assert.match(r.stderr, pattern);
   }
 });

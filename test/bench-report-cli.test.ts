@@ -37,7 +37,7 @@ test('--out writes elsewhere; a folder of runs renders each; bad input exits 2',
 
   const bad = await report([join(dir, 'missing')]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /^KV_ERR_RESULTS_INPUT: cannot read .*missing/m);
+  assert.match(bad.stderr, /^kvring report: KV_ERR_RESULTS_INPUT: cannot read .*missing/m);
 
   const size = await report([join(dir, 'run-1'), '--width', '10']);
   assert.equal(size.code, 2);

@@ -6,6 +6,7 @@
 import { parseBenchArgs } from './config.js';
 import { BenchError, InterruptedError } from '../errors.js';
 import { runBench } from './run.js';
+import { reportFailure } from '../../cli/main.js';
 import { formatSummary } from './summary.js';
 
 async function main(): Promise<number> {
@@ -53,13 +54,7 @@ async function main(): Promise<number> {
 }
 
 function report(err: unknown): number {
-  if (err instanceof BenchError) {
-    process.stderr.write(`bench: ${err.code}: ${err.message}\n`);
-    return err.exitCode;
-  }
-  const e = err as Error;
-  process.stderr.write(`bench: unexpected failure: ${e.stack ?? String(e)}\n`);
-  return 1;
+  return reportFailure(err, 'bench');
 }
 
 main().then(
