@@ -73,6 +73,21 @@ test('a clear slowdown → exit 1, markdown file, $GITHUB_STEP_SUMMARY appended,
   assert.ok((await stat(join(charts, 'get-overlay.png'))).size > 10_000);
 });
 
+test('two single-trial runs 68% apart → exit 3 "UNTESTED", never "no regression"; --fail_untested → exit 1', async () => {
+  const one = await save('one.json', makeRunResult({ ...plan, trials: 1, label: 'one' }));
+  const far = await save('far.json', makeRunResult({ ...plan, trials: 1, slowdown: 0.68 / 0.32, label: 'far' }));
+  const md = join(dir, 'untested.md');
+  const r = await compare([one, far, '--markdown', md, '--chart_dir', join(dir, 'untested-charts')]);
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stdout, /RESULT: UNTESTED — 1 step could not be tested \(too few trials\); this is not a pass \(exit 3\)/);
+  assert.match(r.stdout, /Trials needed: ≥ 3 a side to test at all/);
+  assert.doesNotMatch(r.stdout, /no regression/);
+  assert.match(await readFile(md, 'utf8'), /⚠️ untested/);
+  const strict = await compare([one, far, '--no-charts', '--fail_untested']);
+  assert.equal(strict.code, 1, strict.stdout);
+  assert.match(strict.stdout, /RESULT: 1 regression \(exit 1\)/);
+});
+
 test('--json prints the comparison as data', async () => {
   const r = await compare([base, slow, '--json', '--no-charts']);
   assert.equal(r.code, 1);
@@ -88,7 +103,7 @@ test('a run folder and a folder of runs are accepted; their trials are combined'
     await writeFile(join(runs, `run-${i}`, 'results.json'), JSON.stringify(makeRunResult({ ...plan, trials: 2, noise: 0.02, seed })));
   }
   const r = await compare([join(runs, 'run-0'), runs, '--no-charts']);
-  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.code, 3, 'two trials against four cannot reach p ≤ 0.05: untested' + r.stderr);
   assert.match(r.stdout, /get · 1 server · max \(closed loop\)\s+2\/4/);
 });
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareRuns, noiseFloorFrom, thresholdsFor, DEFAULT_COMPARE_OPTIONS } from '../bench/analysis/compare.js';
+import { compareRuns, noiseFloorFrom, thresholdsFor, DEFAULT_COMPARE_OPTIONS, DETECTION_POWER, OUTCOME_EXIT_CODES } from '../bench/analysis/compare.js';
+import { pooledRelativeSpread, trialsToDetect } from '../bench/analysis/statistics.js';
 import { comparisonMarkdown, comparisonText, formatPercent } from '../bench/report/comparison-text.js';
 import { combineTrials, dropFirstTrials } from '../bench/analysis/merge-trials.js';
 import { CompareMismatchError } from '../bench/errors.js';
@@ -14,6 +15,7 @@ test('identical inputs: no regression, every change is zero, exit status would b
   const run = makeRunResult({ ...plan, trials: 5, noise: 0.02 });
   const c = compareRuns(run, run);
   assert.equal(c.failed, false);
+  assert.equal(c.outcome, 'pass');
   assert.equal(c.regressions, 0);
   for (const s of c.steps) {
     assert.equal(s.verdict, 'unchanged');
@@ -62,21 +64,85 @@ test('a big change that the trials cannot separate from noise is "not significan
   assert.match(comparisonText(c), /within noise: throughput −10\.0% p=0\.\d+ not significant/);
 });
 
-test('with fewer than --min_trials trials a change is "unconfirmed" and cannot fail, unless --fail_untested', () => {
+test('one trial a side is "untested" whatever the medians did: the outcome is untested (exit 3), never "no regression"', () => {
   const base = makeRunResult({ ...plan, trials: 1 });
-  const slow = makeRunResult({ ...plan, trials: 1, slowdown: 0.2 });
+  // Two single runs 68% apart: the case that used to read "RESULT: no regression".
+  const slow = makeRunResult({ ...plan, trials: 1, slowdown: 0.68 / 0.32 });
   const c = compareRuns(base, slow);
-  assert.equal(c.failed, false, 'one run a side cannot tell a regression from a noisy moment');
+  assert.equal(c.outcome, 'untested');
+  assert.equal(OUTCOME_EXIT_CODES[c.outcome], 3);
+  assert.equal(c.failed, false);
   const tp = c.steps[0]!.metrics.find((m) => m.metric === 'throughput')!;
+  assert.ok(Math.abs(tp.change + 0.68) < 1e-9, `change ${tp.change}`);
   assert.equal(tp.tested, false);
   assert.equal(tp.pWorse, null);
-  assert.equal(tp.verdict, 'unconfirmed');
-  assert.match(comparisonText(c), /unconfirmed \(too few trials to test\): throughput −16\.7%/);
-  assert.ok(c.warnings.some((w) => w.includes('fewer than 3 trials') && w.includes('cannot fail')));
+  assert.equal(tp.verdict, 'untested');
+  assert.equal(c.steps[0]!.verdict, 'untested');
+  const text = comparisonText(c);
+  assert.match(text, /UNTESTED \(1\/1 trials, too few to test\): throughput −68\.0%/);
+  assert.match(text, /^RESULT: UNTESTED — 1 step could not be tested \(too few trials\); this is not a pass \(exit 3\)$/m);
+  assert.doesNotMatch(text, /no regression/);
+  assert.match(comparisonMarkdown(c), /— ⚠️ untested — 1 step could not be tested, not a pass/);
+  assert.ok(c.warnings.some((w) => /could not be tested: fewer than --min_trials 3 trials a side/.test(w)), c.warnings.join('\n'));
+
+  // The summary says what would make it testable: 3 a side for p ≤ 0.05; the noise needs trials to be measured at all.
+  assert.deepEqual(c.trialsNeeded, { toTest: 3, toDetect: null, noisiest: null });
+  assert.match(text, /Trials needed: ≥ 3 a side to test at all \(with 1 and 1 the smallest possible p is 0\.500 > α 0\.05/);
+  assert.match(text, /cannot be measured from one trial a side: rerun with ≥ 3 trials a side/);
+
+  const same = compareRuns(base, base);
+  assert.equal(same.outcome, 'untested', 'identical single runs are not evidence of no regression either');
+  assert.equal(same.steps[0]!.verdict, 'untested');
+});
+
+test('--fail_untested judges untested steps on the threshold alone: beyond it fails, within it passes', () => {
+  const base = makeRunResult({ ...plan, trials: 1 });
+  const slow = makeRunResult({ ...plan, trials: 1, slowdown: 0.2 });
   const strict = compareRuns(base, slow, { failUntested: true });
+  assert.equal(strict.outcome, 'regression');
   assert.equal(strict.failed, true);
+  assert.ok(strict.warnings.some((w) => w.includes('judged on the threshold alone (--fail_untested')));
   const slightly = makeRunResult({ ...plan, trials: 1, slowdown: 0.02 });
-  assert.equal(compareRuns(base, slightly, { failUntested: true }).failed, false, 'a 2% change is under the 5% threshold');
+  const within = compareRuns(base, slightly, { failUntested: true });
+  assert.equal(within.outcome, 'pass', 'a 2% change is under the 5% threshold');
+  assert.equal(within.steps[0]!.verdict, 'unchanged');
+});
+
+test('trials that cannot reach p ≤ α are untested too: 2 a side, or --min_trials 1 with one trial', () => {
+  const base = makeRunResult({ ...plan, trials: 2, noise: 0.02, seed: 1 });
+  const slow = makeRunResult({ ...plan, trials: 2, noise: 0.02, seed: 2, slowdown: 0.3 });
+  const c = compareRuns(base, slow, { minTrials: 2 });
+  assert.equal(c.outcome, 'untested');
+  assert.ok(c.warnings.some((w) => /with 2 and 2 trials the smallest possible p is 0\.167 > --alpha 0\.05/.test(w)), c.warnings.join('\n'));
+  assert.equal(c.trialsNeeded!.toTest, 3);
+  assert.ok(c.trialsNeeded!.toDetect! >= 3, 'two trials a side do measure the noise');
+  const one = makeRunResult({ ...plan, trials: 1 });
+  assert.equal(compareRuns(one, one, { minTrials: 1 }).outcome, 'untested', '1 vs 1 can never give p ≤ 0.05');
+});
+
+test('a pass says how many trials the measured noise needs when it is more than were run', () => {
+  const base = makeRunResult({ ...plan, trials: 4, noise: 0.05, seed: 3 });
+  const cand = makeRunResult({ ...plan, trials: 4, noise: 0.05, seed: 4 });
+  const c = compareRuns(base, cand);
+  assert.equal(c.outcome, 'pass', comparisonText(c));
+  const t = c.trialsNeeded!;
+  assert.equal(t.noisiest!.metric, 'throughput');
+  const tp = c.steps.find((s) => s.phase === 'max')!.metrics.find((m) => m.metric === 'throughput')!;
+  assert.equal(t.noisiest!.cv, pooledRelativeSpread([tp.baseline, tp.candidate], tp.baselineMedian));
+  assert.equal(t.toDetect, trialsToDetect(t.noisiest!.cv, 0.05, 0.05, DETECTION_POWER));
+  assert.ok(t.toDetect! > 4);
+  assert.match(comparisonText(c), new RegExp(`≈ ${t.toDetect} trials a side would catch a 5\\.0% regression with 80% probability`));
+  assert.match(comparisonText(c), /^RESULT: no regression \(exit 0\)$/m);
+});
+
+test('a comparison in which no step carries a gated metric is untested, not a pass', () => {
+  const base = makeRunResult({ ...plan, trials: 5, noise: 0.01, seed: 1 });
+  const cand = makeRunResult({ ...plan, trials: 5, noise: 0.01, seed: 2 });
+  // The fixture has no server CPU figures, so a server_cpu-only gate has nothing to judge.
+  const c = compareRuns(base, cand, { gate: ['server_cpu'] });
+  assert.equal(c.outcome, 'untested');
+  assert.equal(c.trialsNeeded, null);
+  assert.match(comparisonText(c), /RESULT: UNTESTED — no compared step carries a gated metric \(--gate server_cpu\); this is not a pass \(exit 3\)/);
 });
 
 test('improvements are reported and never fail', () => {

@@ -1,7 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { binomial, bootstrapMedianRatio, detectableShift, holmSignificant, mannWhitneyU, median, midranks, normalCdf, normalQuantile, quantile, smallestOneSidedP, stdev } from '../bench/analysis/statistics.js';
+import {
+  binomial,
+  bootstrapMedianRatio,
+  detectableShift,
+  holmSignificant,
+  mannWhitneyU,
+  median,
+  midranks,
+  normalCdf,
+  normalQuantile,
+  pooledRelativeSpread,
+  quantile,
+  smallestOneSidedP,
+  stdev,
+  trialsToDetect,
+  trialsToReachAlpha,
+} from '../bench/analysis/statistics.js';
 import { seededRandom } from '../bench/prng.js';
 
 test('median and quantiles interpolate between order statistics (R type 7)', () => {
@@ -117,4 +133,38 @@ test('detectable shift: what a comparison of this size and noise can catch; noth
   assert.ok(Math.abs(detectableShift(0.02, 5, 5, 0.05, 0.8) - 0.0322) < 5e-4);
   assert.ok(detectableShift(0.02, 10, 10, 0.05, 0.8) < detectableShift(0.02, 5, 5, 0.05, 0.8), 'more trials see smaller changes');
   assert.equal(detectableShift(0.02, 3, 3, 0.01, 0.8), Infinity, '3 vs 3 can never reach p ≤ 0.01');
+});
+
+test('trials to reach α: the fewest a side whose complete separation gives p ≤ α', () => {
+  assert.equal(trialsToReachAlpha(0.05), 3, '1 / C(6, 3) = 0.05');
+  assert.equal(trialsToReachAlpha(0.01), 5, '1 / C(8, 4) = 1/70 > 0.01, 1 / C(10, 5) = 1/252');
+  assert.equal(trialsToReachAlpha(0.5), 1);
+  for (const alpha of [0.001, 0.01, 0.05, 0.1, 0.2]) {
+    const n = trialsToReachAlpha(alpha);
+    assert.ok(smallestOneSidedP(n, n) <= alpha);
+    if (n > 1) assert.ok(smallestOneSidedP(n - 1, n - 1) > alpha, `${n - 1} a side cannot reach ${alpha}`);
+  }
+});
+
+test('trials to detect: the fewest a side whose detectable shift is within the change sought', () => {
+  for (const cv of [0.005, 0.02, 0.05, 0.1, 0.25]) {
+    for (const shift of [0.02, 0.05, 0.1]) {
+      const n = trialsToDetect(cv, shift, 0.05, 0.8);
+      assert.ok(n >= 3, 'never fewer than α needs');
+      assert.ok(detectableShift(cv, n, n, 0.05, 0.8) <= shift, `cv ${cv}, shift ${shift}: ${n} a side catch it`);
+      if (n > 3) assert.ok(detectableShift(cv, n - 1, n - 1, 0.05, 0.8) > shift, `cv ${cv}, shift ${shift}: ${n - 1} a side do not`);
+    }
+  }
+  // ±5 % noise, a 5 % threshold: 2 · (π/3) · (2.486 · 0.05 / 0.05)² = 12.9 → 13.
+  assert.equal(trialsToDetect(0.05, 0.05, 0.05, 0.8), 13);
+  assert.equal(trialsToDetect(Infinity, 0.05, 0.05, 0.8), Infinity);
+  assert.equal(trialsToDetect(0.05, 0, 0.05, 0.8), Infinity);
+});
+
+test('pooled relative spread: only samples of two or more values say how trials vary', () => {
+  assert.equal(pooledRelativeSpread([[100], [90]], 100), null, 'one trial a side measures no noise');
+  assert.ok(Math.abs(pooledRelativeSpread([[98, 102], [90]], 100)! - stdev([98, 102]) / 100) < 1e-12);
+  // Pooled by degrees of freedom: (1·var₁ + 2·var₂) / 3.
+  const pooled = pooledRelativeSpread([[98, 102], [8, 10, 12]], 10)!;
+  assert.ok(Math.abs(pooled - Math.sqrt((stdev([98, 102]) ** 2 + 2 * stdev([8, 10, 12]) ** 2) / 3) / 10) < 1e-12);
 });

@@ -3,21 +3,35 @@ import { CompareMismatchError } from '../errors.js';
 import { DISTURBED_STEAL_FRACTION, disturbedBySteal } from './steal-limit.js';
 import { groupSteps, type StepGroup } from './step-groups.js';
 import { seededRandom } from '../prng.js';
-import { bootstrapMedianRatio, detectableShift, mannWhitneyU, median, smallestOneSidedP, stdev, type RatioInterval } from './statistics.js';
+import {
+  bootstrapMedianRatio,
+  detectableShift,
+  mannWhitneyU,
+  median,
+  pooledRelativeSpread,
+  smallestOneSidedP,
+  stdev,
+  trialsToDetect,
+  trialsToReachAlpha,
+  type RatioInterval,
+} from './statistics.js';
 
 // Compares a baseline run with a candidate run, step by step, and decides whether the candidate
-// regressed. Pure: RunResults and options in, a Comparison out; printing, files and exit codes
-// live in compare-cli.ts.
+// regressed. Pure: RunResults and options in, a Comparison out; printing and files live in
+// compare-cli.ts, which exits with OUTCOME_EXIT_CODES[comparison.outcome].
 //
 // The rule (README "Comparing runs"): a metric of a step regressed when
 //   1. it is worse by more than the threshold (--max_regression, raised to the machine's noise
 //      floor when A/A runs are given), judged on the medians over trials, and
 //   2. with ≥ --min_trials trials a side, a one-sided Mann–Whitney U test says the candidate's
 //      trials are worse than the baseline's at level α (--alpha).
-// With fewer trials nothing is tested: a change beyond the threshold is "unconfirmed" and does not
-// fail (one run a side cannot tell a regression from a noisy moment) unless --fail_untested asks
-// for the threshold-only judgement of a single run. Only the gated metrics (--gate, default
-// throughput and server_cpu) can fail the comparison; the others are reported with the same verdicts.
+// A metric is tested only when both sides have ≥ --min_trials trials and those numbers can reach
+// p ≤ α at all (1 / C(n1 + n2, n1) ≤ α). An untested metric is "untested" whatever its medians
+// did — one run a side cannot tell a regression from a noisy moment, nor a pass from a lucky one —
+// and a comparison with an untested gated metric and no regression has its own outcome,
+// "untested" (exit 3), never "no regression". --fail_untested asks instead for the threshold-only
+// judgement of a single run. Only the gated metrics (--gate, default throughput and server_cpu)
+// decide the outcome; the others are reported with the same verdicts.
 //
 // server_cpu is the servers' CPU time per request (bench/run/server-cpu.ts), known when the bench
 // started the servers itself; a step is compared on it only when every trial on both sides has it.
@@ -67,15 +81,18 @@ export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
 };
 
 export type MetricVerdict =
-  /** Worse beyond the threshold and significant (or, untested, beyond the threshold). */
+  /** Worse beyond the threshold and significant (or, untested with --fail_untested, beyond the threshold). */
   | 'regression'
   | 'improvement'
-  /** The medians moved less than the threshold. */
+  /** The medians moved less than the threshold (tested, or untested with --fail_untested). */
   | 'unchanged'
   /** Moved beyond the threshold, but the test could not tell it from noise. */
   | 'not-significant'
-  /** Moved beyond the threshold, with too few trials to test (see --min_trials, --fail_untested). */
-  | 'unconfirmed';
+  /**
+   * Too few trials to test (fewer than --min_trials a side, or too few for p ≤ α to be possible),
+   * whatever the medians did: neither a regression nor a pass (see --fail_untested).
+   */
+  | 'untested';
 
 export interface MetricComparison {
   metric: Metric;
@@ -117,10 +134,39 @@ export interface StepComparison extends Pick<StepGroup, 'key' | 'label' | 'workl
   /** Either side had a client-bound trial: the numbers may describe the load generator. */
   clientBound: boolean;
   metrics: MetricComparison[];
-  /** Worst verdict of the gated metrics (regression > not-significant, unconfirmed > improvement > unchanged). */
+  /** Worst verdict of the gated metrics (regression > untested > not-significant > improvement > unchanged). */
   verdict: StepVerdict;
   /** Some non-gated metric regressed: shown, does not fail the comparison. */
   ungatedRegression: boolean;
+}
+
+/**
+ * What the comparison as a whole says, and so compare's exit code (OUTCOME_EXIT_CODES):
+ * 'regression' — a gated metric regressed; 'untested' — none did, but some gated metric could not
+ * be tested (or no compared step has one), so nothing can be said about it; 'pass' — every gated
+ * metric was tested and none regressed.
+ */
+export type CompareOutcome = 'pass' | 'regression' | 'untested';
+
+/**
+ * compare's exit codes, the contract CI scripts rely on: 0 pass, 1 regression, 3 untested (not a
+ * pass: a job that reads any non-zero code as failure cannot mistake it for one). 2 is taken by
+ * "could not compare" (unreadable inputs, no step in common, bad flags: the KV_ERR_* errors).
+ */
+export const OUTCOME_EXIT_CODES: Readonly<Record<CompareOutcome, number>> = { pass: 0, regression: 1, untested: 3 };
+
+/** How many trials a side would make the comparison conclusive. */
+export interface TrialsNeeded {
+  /** Trials a side that make p ≤ α reachable (and meet --min_trials): fewer can test nothing. */
+  toTest: number;
+  /**
+   * Trials a side that catch a change as large as the threshold with DETECTION_POWER probability,
+   * given how much single trials varied here (the noisiest gated metric); null when no side had two
+   * trials of any gated metric to measure that.
+   */
+  toDetect: number | null;
+  /** The gated metric whose noise sets toDetect: its step, one trial's coefficient of variation, its threshold. */
+  noisiest: { step: string; metric: Metric; cv: number; threshold: number } | null;
 }
 
 export interface Comparison {
@@ -134,11 +180,17 @@ export interface Comparison {
   /** Gated regressions: the comparison fails when > 0. */
   regressions: number;
   improvements: number;
+  /** Steps whose gated verdict is 'untested'. */
+  untested: number;
+  outcome: CompareOutcome;
+  /** null when no compared step has a gated metric. */
+  trialsNeeded: TrialsNeeded | null;
   /** Thresholds actually used, per metric. */
   thresholds: Record<Metric, number>;
   warnings: string[];
   /** Trials left out of each side for steal above --max_steal. */
   disturbedTrials: { baseline: number; candidate: number };
+  /** outcome === 'regression' (kept for readers of --json). */
   failed: boolean;
 }
 
@@ -188,7 +240,7 @@ function compareMetric(metric: Metric, base: number[], cand: number[], options: 
   const candidateMedian = median(cand);
   const change = baselineMedian > 0 ? candidateMedian / baselineMedian - 1 : candidateMedian > 0 ? Infinity : 0;
   const worsening = higherIsBetter(metric) ? -change : change;
-  const tested = base.length >= options.minTrials && cand.length >= options.minTrials;
+  const tested = isTestable(base.length, cand.length, options);
   let pWorse: number | null = null;
   let pBetter: number | null = null;
   let ratioInterval: RatioInterval | null = null;
@@ -203,8 +255,10 @@ function compareMetric(metric: Metric, base: number[], cand: number[], options: 
   }
   let verdict: MetricVerdict;
   const beyond = Math.abs(worsening) > threshold;
-  if (!beyond) verdict = 'unchanged';
-  else if (!tested) verdict = options.failUntested ? (worsening > 0 ? 'regression' : 'improvement') : 'unconfirmed';
+  if (!tested && !options.failUntested) verdict = 'untested';
+  else if (!beyond) verdict = 'unchanged';
+  // --fail_untested: the threshold alone decides an untested metric.
+  else if (!tested) verdict = worsening > 0 ? 'regression' : 'improvement';
   else if (worsening > 0) verdict = pWorse! <= options.alpha ? 'regression' : 'not-significant';
   else verdict = pBetter! <= options.alpha ? 'improvement' : 'not-significant';
   return {
@@ -226,7 +280,35 @@ function compareMetric(metric: Metric, base: number[], cand: number[], options: 
   };
 }
 
-const VERDICT_RANK: Record<StepVerdict, number> = { unchanged: 0, improvement: 1, unconfirmed: 2, 'not-significant': 2, regression: 3 };
+/** Trials enough to test: ≥ --min_trials a side, and numbers that can reach p ≤ α at all. */
+export function isTestable(baselineTrials: number, candidateTrials: number, options: Pick<CompareOptions, 'minTrials' | 'alpha'>): boolean {
+  return Math.min(baselineTrials, candidateTrials) >= options.minTrials && smallestOneSidedP(baselineTrials, candidateTrials) <= options.alpha;
+}
+
+const VERDICT_RANK: Record<StepVerdict, number> = { unchanged: 0, improvement: 1, 'not-significant': 2, untested: 3, regression: 4 };
+
+/**
+ * Trials a side for a conclusive comparison: enough to test at all, and — from the spread of the
+ * trials each side has (pooled, so a side of one trial adds nothing) — enough to catch a change of
+ * each gated metric's threshold; the noisiest gated metric decides. null without gated metrics.
+ */
+export function trialsNeededFor(steps: readonly StepComparison[], options: Pick<CompareOptions, 'minTrials' | 'alpha'>): TrialsNeeded | null {
+  const gated = steps.flatMap((s) => s.metrics.filter((m) => m.gated).map((m) => ({ s, m })));
+  if (gated.length === 0) return null;
+  const toTest = Math.max(options.minTrials, trialsToReachAlpha(options.alpha));
+  let noisiest: TrialsNeeded['noisiest'] = null;
+  let toDetect: number | null = null;
+  for (const { s, m } of gated) {
+    const cv = pooledRelativeSpread([m.baseline, m.candidate], m.baselineMedian);
+    if (cv === null) continue;
+    const n = Math.max(toTest, trialsToDetect(cv, m.threshold, options.alpha, DETECTION_POWER));
+    if (toDetect === null || n > toDetect) {
+      toDetect = n;
+      noisiest = { step: s.label, metric: m.metric, cv, threshold: m.threshold };
+    }
+  }
+  return { toTest, toDetect, noisiest };
+}
 
 /** Compares every step the two runs have in common. Throws CompareMismatchError when there is none. */
 export function compareRuns(baseline: RunResult, candidate: RunResult, partial: Partial<CompareOptions> = {}): Comparison {
@@ -289,24 +371,26 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
       `no compared step has a gated metric (--gate ${options.gate.join(',')}); closed-loop (max) steps carry throughput (and server_cpu when the bench started the servers on Linux), every step carries p50/p99`,
     );
   }
-  const untested = steps.filter((s) => Math.min(s.baselineTrials, s.candidateTrials) < options.minTrials);
-  if (untested.length > 0) {
-    const fewest = Math.min(...untested.map((s) => Math.min(s.baselineTrials, s.candidateTrials)));
+  const untestable = steps.filter((s) => s.metrics.some((m) => m.gated) && !isTestable(s.baselineTrials, s.candidateTrials, options));
+  if (untestable.length > 0) {
+    const worst = untestable.reduce((a, b) => (smallestOneSidedP(b.baselineTrials, b.candidateTrials) > smallestOneSidedP(a.baselineTrials, a.candidateTrials) ? b : a));
+    const n1 = worst.baselineTrials;
+    const n2 = worst.candidateTrials;
+    const why =
+      Math.min(n1, n2) < options.minTrials
+        ? `fewer than --min_trials ${options.minTrials} trials a side (fewest: ${n1} baseline, ${n2} candidate)`
+        : `with ${n1} and ${n2} trials the smallest possible p is ${smallestOneSidedP(n1, n2).toFixed(3)} > --alpha ${options.alpha}`;
     warnings.push(
-      `${untested.length} step(s) have fewer than ${options.minTrials} trials a side (fewest: ${fewest}): no significance test, so ${options.failUntested ? 'medians beyond the threshold fail (--fail_untested)' : 'they cannot fail the comparison'}; run the bench with --trials ${options.minTrials} or more (or several runs a side)`,
+      `${untestable.length} step(s) with a gated metric could not be tested: ${why}; ${options.failUntested ? 'judged on the threshold alone (--fail_untested: noise can fail them)' : 'their verdict is "untested", neither a pass nor a regression'}`,
     );
-  } else {
-    const n1 = Math.min(...steps.map((s) => s.baselineTrials));
-    const n2 = Math.min(...steps.map((s) => s.candidateTrials));
-    if (smallestOneSidedP(n1, n2) > options.alpha) {
-      warnings.push(`with ${n1} and ${n2} trials the smallest possible p-value is ${smallestOneSidedP(n1, n2).toFixed(3)} > --alpha ${options.alpha}: no change can be significant; use more trials`);
-    }
   }
   const blind = steps.flatMap((s) => s.metrics.filter((m) => m.gated && m.detectableChange !== null && m.detectableChange > 2 * m.threshold).map((m) => ({ s, m })));
   if (blind.length > 0) {
     const worst = blind.reduce((a, b) => (b.m.detectableChange! > a.m.detectableChange! ? b : a));
+    const cv = pooledRelativeSpread([worst.m.baseline, worst.m.candidate], worst.m.baselineMedian);
+    const needed = cv === null ? Infinity : trialsToDetect(cv, worst.m.threshold, options.alpha, DETECTION_POWER);
     warnings.push(
-      `the trials are too noisy to guard the threshold: ${blind.length} gated metric(s) could only reliably catch changes above twice it (worst: ${worst.m.metric} of "${worst.s.label}", ${Number.isFinite(worst.m.detectableChange!) ? `${(worst.m.detectableChange! * 100).toFixed(0)}%` : 'nothing'}); a pass here is weak evidence — add trials or quieten the machine`,
+      `the trials are too noisy to guard the threshold: ${blind.length} gated metric(s) could only reliably catch changes above twice it (worst: ${worst.m.metric} of "${worst.s.label}", ${Number.isFinite(worst.m.detectableChange!) ? `${(worst.m.detectableChange! * 100).toFixed(0)}%` : 'nothing'}); a pass here is weak evidence — ${Number.isFinite(needed) ? `≈ ${needed} trials a side would catch a change of the threshold, or ` : ''}quieten the machine`,
     );
   }
   if (options.gate.includes('server_cpu')) {
@@ -324,6 +408,9 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
   if (cb.length > 0) warnings.push(`${cb.length} gated step(s) were client-bound on some trial: the load generator, not the server, may have set their numbers`);
   const regressions = steps.filter((s) => s.verdict === 'regression').length;
   const improvements = steps.filter((s) => s.verdict === 'improvement').length;
+  const untested = steps.filter((s) => s.verdict === 'untested').length;
+  // Nothing gated measured is nothing tested: "no regression" would claim what was never looked at.
+  const outcome: CompareOutcome = regressions > 0 ? 'regression' : untested > 0 || gatedSteps.length === 0 ? 'untested' : 'pass';
   return {
     baselineLabel: baseline.label || baseline.target,
     candidateLabel: candidate.label || candidate.target,
@@ -333,10 +420,13 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
     onlyInCandidate,
     regressions,
     improvements,
+    untested,
+    outcome,
+    trialsNeeded: trialsNeededFor(steps, options),
     thresholds,
     warnings,
     disturbedTrials: leftOut,
-    failed: regressions > 0,
+    failed: outcome === 'regression',
   };
 }
 

@@ -207,6 +207,50 @@ export function detectableShift(cv: number, n1: number, n2: number, alpha: numbe
   return (normalQuantile(1 - alpha) + normalQuantile(power)) * cv * Math.sqrt(1 / n1 + 1 / n2) * Math.sqrt(Math.PI / 3);
 }
 
+/**
+ * The fewest trials a side (the same number on both) with which a one-sided Mann–Whitney test can
+ * reach p ≤ `alpha` at all: the smallest n with 1 / C(2n, n) ≤ alpha (3 for α = 0.05, 5 for 0.01).
+ */
+export function trialsToReachAlpha(alpha: number): number {
+  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`trialsToReachAlpha needs 0 < alpha < 1, got ${alpha}`);
+  let n = 1;
+  while (smallestOneSidedP(n, n) > alpha) n++;
+  return n;
+}
+
+/**
+ * The fewest trials a side for which detectableShift(cv, n, n, alpha, power) ≤ `shift`: how many
+ * trials catch a relative change of `shift` with probability `power` when one trial varies by `cv`
+ * (coefficient of variation). Never fewer than trialsToReachAlpha(alpha); Infinity when cv is not
+ * a finite number or shift is not positive.
+ */
+export function trialsToDetect(cv: number, shift: number, alpha: number, power: number): number {
+  const floor = trialsToReachAlpha(alpha);
+  if (!Number.isFinite(cv) || cv < 0 || !(shift > 0)) return Infinity;
+  // detectableShift with n1 = n2 = n is k · cv · √(2 / n): solve for n, then step up past rounding.
+  const k = (normalQuantile(1 - alpha) + normalQuantile(power)) * Math.sqrt(Math.PI / 3);
+  let n = Math.max(floor, Math.ceil(2 * ((k * cv) / shift) ** 2 - 1e-9));
+  while (detectableShift(cv, n, n, alpha, power) > shift) n++;
+  return n;
+}
+
+/**
+ * Relative spread of single trials: the standard deviation pooled over the samples that have at
+ * least two values (each weighted by its n − 1), divided by `reference` (a median). null when no
+ * sample has two values — one trial says nothing about how much trials vary.
+ */
+export function pooledRelativeSpread(samples: readonly (readonly number[])[], reference: number): number | null {
+  let sumSquares = 0;
+  let degrees = 0;
+  for (const s of samples) {
+    if (s.length < 2) continue;
+    sumSquares += stdev(s) ** 2 * (s.length - 1);
+    degrees += s.length - 1;
+  }
+  if (degrees === 0) return null;
+  return reference > 0 ? Math.sqrt(sumSquares / degrees) / reference : Infinity;
+}
+
 export function binomial(n: number, k: number): number {
   if (k < 0 || k > n) return 0;
   let r = 1;

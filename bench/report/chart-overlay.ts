@@ -9,7 +9,8 @@ import { serversLabel } from '../analysis/step-groups.js';
 /** Baseline and candidate of one operation, for the compare overlay. */
 export interface OverlayData {
   title: string;
-  subtitle: string;
+  /** One line, or several printed one under another (the verdict goes on a line of its own). */
+  subtitle: string | string[];
   baselineLabel: string;
   candidateLabel: string;
   baseline: LatencyThroughputData;

@@ -1,6 +1,6 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { compareRuns, METRICS, noiseFloorFrom, DEFAULT_COMPARE_OPTIONS, type CompareOptions, type Comparison, type Metric } from '../analysis/compare.js';
+import { compareRuns, METRICS, noiseFloorFrom, DEFAULT_COMPARE_OPTIONS, OUTCOME_EXIT_CODES, type CompareOptions, type Comparison, type Metric } from '../analysis/compare.js';
 import { comparisonMarkdown, comparisonText } from './comparison-text.js';
 import { latencyThroughputData, operationsIn } from './chart-data.js';
 import { renderOverlay } from './charts.js';
@@ -12,7 +12,8 @@ import { readSide } from './load-results.js';
 import type { RunResult } from '../results.js';
 
 // `npm run compare -- <baseline> <candidate>`: the table on stdout, optional markdown and overlay
-// charts, and the exit code a CI job trusts: 0 no regression, 1 regression, 2 could not compare.
+// charts, and the exit code a CI job trusts: 0 no regression, 1 regression, 2 could not compare,
+// 3 untested (too few trials to test: not a pass).
 
 export const COMPARE_OPTIONS = {
   max_regression: { type: 'string', default: '5%', describe: 'smallest worsening that fails, in percent ("5%" or "5"); raised to the noise floor when --noise is given' },
@@ -22,8 +23,12 @@ export const COMPARE_OPTIONS = {
     describe: 'leave out trials during which the hypervisor took more than this share of the machine\'s CPU (/proc/stat steal: another tenant); "100%" keeps every trial',
   },
   alpha: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.alpha, describe: 'significance level of the one-sided Mann–Whitney U test (with ≥ --min_trials trials a side)' },
-  min_trials: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.minTrials, describe: 'trials a side needed for the significance test; with fewer, a change beyond the threshold is reported as unconfirmed and does not fail' },
-  fail_untested: { type: 'boolean', default: false, describe: 'with fewer than --min_trials trials, fail on a median change beyond the threshold alone (like a fixed-threshold check: noise can fail it)' },
+  min_trials: { type: 'number', default: DEFAULT_COMPARE_OPTIONS.minTrials, describe: 'trials a side needed for the significance test; a step with fewer is untested (exit 3 unless something regressed), whatever its medians did' },
+  fail_untested: {
+    type: 'boolean',
+    default: false,
+    describe: 'judge steps too few trials to test on the median change alone: beyond the threshold fails (exit 1), within it passes (a fixed-threshold check: noise can fail it, a lucky run pass it)',
+  },
   skip_trials: { type: 'number', default: 0, describe: 'ignore the first K trials of every run (warm-up: a fresh server is slower while its JIT compiles); runs need --trials > K' },
   gate: { type: 'string', default: DEFAULT_COMPARE_OPTIONS.gate.join(','), describe: `metrics whose regression fails the comparison, comma-separated: ${METRICS.join(', ')} (others are reported only)` },
   noise: { type: 'string', array: true, describe: 'two A/A runs of the same build (files or folders): their largest step difference is the noise floor, and thresholds rise to it' },
@@ -37,7 +42,8 @@ export const COMPARE_OPTIONS = {
 const USAGE =
   'Usage: $0 <baseline> <candidate> [options]\n\n' +
   'Compares two bench runs step by step (results.json files, run folders, or folders of runs whose trials are combined).\n' +
-  'Exit code: 0 no regression, 1 a gated metric regressed (significant and beyond the threshold), 2 inputs could not be compared.';
+  'Exit code: 0 no regression, 1 a gated metric regressed (significant and beyond the threshold), 2 inputs could not be compared,\n' +
+  '3 untested: no regression found, but some gated metric had too few trials to test (not a pass).';
 
 export interface CompareInvocation {
   baseline: string;
@@ -101,14 +107,19 @@ export async function writeOverlays(baseline: RunResult, candidate: RunResult, c
   const written: string[] = [];
   const candidateOps = operationsIn(candidate);
   const ops = operationsIn(baseline).filter((op) => candidateOps.includes(op));
-  const verdict = comparison.failed ? `${comparison.regressions} regression(s)` : 'no regression';
+  const verdict =
+    comparison.outcome === 'regression'
+      ? `${comparison.regressions} regression(s)`
+      : comparison.outcome === 'untested'
+        ? 'UNTESTED (too few trials to test; not a pass)'
+        : 'no regression';
   for (const op of ops) {
     const b = latencyThroughputData(baseline, op);
     const c = latencyThroughputData(candidate, op);
     if (b.series.length === 0 && c.series.length === 0) continue;
     const png = await renderOverlay({
       title: `${op.toUpperCase()} p99 latency vs throughput: candidate vs baseline`,
-      subtitle: `${c.subtitle} · verdict: ${verdict}`,
+      subtitle: [c.subtitle, `verdict: ${verdict}`],
       baselineLabel: comparison.baselineLabel,
       candidateLabel: comparison.candidateLabel,
       baseline: b,
@@ -148,7 +159,7 @@ export async function runCompare(args: string[]): Promise<number> {
   }
   const summary = process.env['GITHUB_STEP_SUMMARY'];
   if (summary) await appendFile(summary, `${md}\n`);
-  return comparison.failed ? 1 : 0;
+  return OUTCOME_EXIT_CODES[comparison.outcome];
 }
 
 /** README's flag table for compare. */

@@ -1,4 +1,5 @@
-import type { Comparison, Metric, MetricComparison, StepComparison } from '../analysis/compare.js';
+import { OUTCOME_EXIT_CODES, type Comparison, type Metric, type MetricComparison, type StepComparison } from '../analysis/compare.js';
+import { smallestOneSidedP } from '../analysis/statistics.js';
 import { formatMs, formatOps } from './chart-data.js';
 
 // A Comparison as text: the markdown summary (--markdown FILE, $GITHUB_STEP_SUMMARY) and the plain
@@ -48,8 +49,8 @@ export function stepVerdictText(s: StepComparison): string {
     case 'not-significant':
       parts.push(`within noise: ${gated.filter((m) => m.verdict === 'not-significant').map(describe).join(', ')} not significant`);
       break;
-    case 'unconfirmed':
-      parts.push(`unconfirmed (too few trials to test): ${gated.filter((m) => m.verdict === 'unconfirmed').map(describe).join(', ')}`);
+    case 'untested':
+      parts.push(`UNTESTED (${s.baselineTrials}/${s.candidateTrials} trials, too few to test): ${gated.filter((m) => m.verdict === 'untested').map(describe).join(', ')}`);
       break;
     case 'improvement':
       parts.push(`improved: ${gated.filter((m) => m.verdict === 'improvement').map(describe).join(', ')}`);
@@ -58,9 +59,13 @@ export function stepVerdictText(s: StepComparison): string {
       if (gated.length > 0) parts.push('unchanged');
       break;
   }
-  const ungated = s.metrics.filter((m) => !m.gated && (m.verdict === 'regression' || m.verdict === 'improvement' || m.verdict === 'unconfirmed'));
+  // An untested ungated metric is listed only when it moved beyond its threshold: the gated verdict
+  // already says the step could not be tested.
+  const ungated = s.metrics.filter(
+    (m) => !m.gated && (m.verdict === 'regression' || m.verdict === 'improvement' || (m.verdict === 'untested' && Math.abs(m.worsening) > m.threshold)),
+  );
   if (ungated.length > 0) {
-    const list = ungated.map((m) => `${m.worsening > 0 ? 'worse' : 'better'} ${describe(m)}${m.verdict === 'unconfirmed' ? ' unconfirmed' : ''}`).join(', ');
+    const list = ungated.map((m) => `${m.worsening > 0 ? 'worse' : 'better'} ${describe(m)}${m.verdict === 'untested' ? ' untested' : ''}`).join(', ');
     parts.push(parts.length > 0 ? `(not gated: ${list})` : `not gated: ${list}`);
   }
   if (parts.length === 0) parts.push('no gated metric, no change');
@@ -82,17 +87,68 @@ export function methodText(c: Comparison): string {
     : ' No A/A noise floor given (--noise): thresholds are --max_regression.';
   return (
     `Gate: ${o.gate.length ? o.gate.join(', ') : 'nothing'}. A metric regresses when its median over trials is worse by more than the threshold (${thresholds}) ` +
-    `and a one-sided Mann–Whitney U test over ≥ ${o.minTrials} trials a side gives p ≤ ${o.alpha}${o.failUntested ? ' (with fewer trials: the threshold alone, --fail_untested)' : ''}. ${trials}.${floor}`
+    `and a one-sided Mann–Whitney U test over ≥ ${o.minTrials} trials a side gives p ≤ ${o.alpha}${o.failUntested ? ' (with fewer trials: the threshold alone, --fail_untested)' : '; with fewer trials a step is untested, which is not a pass'}. ${trials}.${floor}`
   );
+}
+
+/**
+ * How many trials a side would make the comparison conclusive, in words: enough to test at all,
+ * and enough for the noise measured here to let a change of the threshold show. Empty when every
+ * gated metric was tested and none was too noisy.
+ */
+export function trialsNeededText(c: Comparison): string {
+  const t = c.trialsNeeded;
+  if (t === null) return '';
+  const untestedSteps = c.steps.filter((s) => s.verdict === 'untested');
+  const fewest = untestedSteps.length > 0 ? untestedSteps.reduce((a, b) => (Math.min(b.baselineTrials, b.candidateTrials) < Math.min(a.baselineTrials, a.candidateTrials) ? b : a)) : null;
+  const parts: string[] = [];
+  if (fewest !== null) {
+    const p = smallestOneSidedP(fewest.baselineTrials, fewest.candidateTrials);
+    parts.push(
+      `Trials needed: ≥ ${t.toTest} a side to test at all (with ${fewest.baselineTrials} and ${fewest.candidateTrials} the smallest possible p is ${p.toFixed(3)}${p > c.options.alpha ? ` > α ${c.options.alpha}` : ''}${c.options.minTrials > fewest.baselineTrials || c.options.minTrials > fewest.candidateTrials ? `, and --min_trials is ${c.options.minTrials}` : ''}).`,
+    );
+  }
+  if (t.toDetect !== null && t.noisiest !== null) {
+    const needed = Number.isFinite(t.toDetect) ? `≈ ${t.toDetect} trials a side` : 'no number of trials';
+    const have = Math.min(...c.steps.map((s) => Math.min(s.baselineTrials, s.candidateTrials)));
+    if (fewest !== null || t.toDetect > have) {
+      parts.push(
+        `With the noise measured here (one trial of ${METRIC_NAMES[t.noisiest.metric]} in "${t.noisiest.step}" varies by ${(t.noisiest.cv * 100).toFixed(1)}%), ${needed} would catch a ${(t.noisiest.threshold * 100).toFixed(1)}% regression with 80% probability.`,
+      );
+    }
+  } else if (fewest !== null) {
+    parts.push(`How noisy single trials are cannot be measured from one trial a side: rerun with ≥ ${t.toTest} trials a side and compare will say how many catch a ${(Math.max(...Object.values(c.thresholds)) * 100).toFixed(1)}% regression.`);
+  }
+  return parts.join(' ');
+}
+
+/** The one-line verdict of the whole comparison, with the exit code compare returns for it. */
+export function resultLine(c: Comparison): string {
+  const code = OUTCOME_EXIT_CODES[c.outcome];
+  switch (c.outcome) {
+    case 'regression':
+      return `RESULT: ${c.regressions} regression${c.regressions === 1 ? '' : 's'} (exit ${code})`;
+    case 'untested':
+      return c.untested > 0
+        ? `RESULT: UNTESTED — ${c.untested} step${c.untested === 1 ? '' : 's'} could not be tested (too few trials); this is not a pass (exit ${code})`
+        : `RESULT: UNTESTED — no compared step carries a gated metric (--gate ${c.options.gate.join(',')}); this is not a pass (exit ${code})`;
+    case 'pass':
+      return `RESULT: no regression${c.improvements ? ` (${c.improvements} improvement${c.improvements === 1 ? '' : 's'})` : ''} (exit ${code})`;
+  }
 }
 
 /** The markdown summary for a pull request or $GITHUB_STEP_SUMMARY. `charts`: overlay PNG paths written. */
 export function comparisonMarkdown(c: Comparison, extras: { charts?: string[]; baselinePaths?: string[]; candidatePaths?: string[]; skipTrials?: number } = {}): string {
-  const head = c.failed
-    ? `❌ ${c.regressions} regression${c.regressions === 1 ? '' : 's'}`
-    : `✅ no regression${c.improvements ? `, ${c.improvements} improvement${c.improvements === 1 ? '' : 's'}` : ''}`;
+  const head =
+    c.outcome === 'regression'
+      ? `❌ ${c.regressions} regression${c.regressions === 1 ? '' : 's'}`
+      : c.outcome === 'untested'
+        ? `⚠️ untested — ${c.untested > 0 ? `${c.untested} step${c.untested === 1 ? '' : 's'} could not be tested` : 'nothing gated was measured'}, not a pass`
+        : `✅ no regression${c.improvements ? `, ${c.improvements} improvement${c.improvements === 1 ? '' : 's'}` : ''}`;
   const lines: string[] = [];
   lines.push(`## kvring perf: \`${c.candidateLabel}\` vs baseline \`${c.baselineLabel}\` — ${head}`, '');
+  const needed = trialsNeededText(c);
+  if (c.outcome === 'untested' && needed !== '') lines.push(`**${needed}**`, '');
   lines.push(methodText(c) + (extras.skipTrials ? ` The first ${extras.skipTrials} trial(s) of every run were skipped as warm-up.` : ''), '');
   if (c.warnings.length) {
     for (const w of c.warnings) lines.push(`> ⚠️ ${w}`);
@@ -101,7 +157,7 @@ export function comparisonMarkdown(c: Comparison, extras: { charts?: string[]; b
   lines.push('| step | trials (base/cand) | throughput ops/s | server CPU/request | p50 ms | p99 ms | verdict |', '|---|---|---|---|---|---|---|');
   for (const s of c.steps) {
     const verdict = stepVerdictText(s);
-    const mark = s.verdict === 'regression' ? '❌ ' : s.verdict === 'improvement' ? '🟢 ' : '';
+    const mark = s.verdict === 'regression' ? '❌ ' : s.verdict === 'improvement' ? '🟢 ' : s.verdict === 'untested' ? '⚠️ ' : '';
     lines.push(
       `| ${s.label} | ${s.baselineTrials}/${s.candidateTrials} | ${metricCell(metricOf(s, 'throughput'))} | ${metricCell(metricOf(s, 'server_cpu'))} | ${metricCell(metricOf(s, 'p50'))} | ${metricCell(metricOf(s, 'p99'))} | ${mark}${verdict.replace(/\|/g, '\\|')} |`,
     );
@@ -145,10 +201,8 @@ export function comparisonText(c: Comparison): string {
   const out = [`candidate "${c.candidateLabel}" vs baseline "${c.baselineLabel}"`, fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt), ''];
   out.push(methodText(c));
   for (const w of c.warnings) out.push(`warning: ${w}`);
-  out.push(
-    c.failed
-      ? `RESULT: ${c.regressions} regression${c.regressions === 1 ? '' : 's'} (exit 1)`
-      : `RESULT: no regression${c.improvements ? ` (${c.improvements} improvement${c.improvements === 1 ? '' : 's'})` : ''} (exit 0)`,
-  );
+  const needed = trialsNeededText(c);
+  if (needed !== '') out.push(needed);
+  out.push(resultLine(c));
   return `${out.join('\n')}\n`;
 }
