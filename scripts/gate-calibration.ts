@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mean, median, quantile, stdev } from '../bench/analysis/statistics.js';
 import { parseCliArgs } from '../bench/report/cli-args.js';
@@ -118,7 +118,9 @@ async function main(args: string[]): Promise<number> {
     throw new ReportUsageError(`--trials_per_run (${trialsPerRun}) must be an integer above --skip_trials (${skipTrials})`);
   }
   const budgetMs = Number(a['budget_min']) * 60_000;
-  const out = String(a['out']);
+  // Absolute: the bench and compare children run with the build folder as their cwd, this process
+  // reads the runs back from its own — a relative --out named two different folders.
+  const out = resolvePath(String(a['out']));
   for (const [flag, v] of [['comparisons', comparisons], ['runs_per_side', perSide]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ReportUsageError(`--${flag} must be a positive integer, got ${String(v)}`);
   }
@@ -186,7 +188,8 @@ async function main(args: string[]): Promise<number> {
           [COMPARE, join(out, 'runs', base, blockName(block)), join(out, 'runs', cand, blockName(block)), '--json', '--no-charts', '--skip_trials', String(skipTrials), '--max_regression', String(a['max_regression']), '--gate', gate],
           60_000,
         );
-        if (res.code !== 0 && res.code !== 1) throw new Error(`compare ${kind} block ${block} failed with exit ${res.code}: ${res.stderr}`);
+        // 0 pass, 1 regression, 3 untested (too few clean trials left to test): all are verdicts.
+        if (res.code !== 0 && res.code !== 1 && res.code !== 3) throw new Error(`compare ${kind} block ${block} failed with exit ${res.code}: ${res.stderr}`);
         const c = JSON.parse(res.stdout) as { steps: { metrics: { metric: string; change: number; pWorse: number | null }[] }[]; disturbedTrials: { baseline: number; candidate: number } };
         // The change and p-value of the gate's first metric (the only one for a single-metric gate).
         const m = c.steps[0]?.metrics.find((x) => x.metric === gate.split(',')[0]);
@@ -229,6 +232,8 @@ async function main(args: string[]): Promise<number> {
     const ab = records.filter((r) => r.gate === gate && r.kind === 'A/B');
     const falseAlarms = aa.filter((r) => r.exitCode === 1).length;
     const detections = ab.filter((r) => r.exitCode === 1).length;
+    // An untested comparison (exit 3) fails a CI job without being a detection: counted apart.
+    const untested = [...aa, ...ab].filter((r) => r.exitCode === 3).length;
     const [faLo, faHi] = wilson(falseAlarms, aa.length);
     const [dLo, dHi] = wilson(detections, ab.length);
     const met = aa.length > 0 && falseAlarms / aa.length <= 0.05 && detections / Math.max(1, ab.length) >= 0.95;
@@ -236,7 +241,7 @@ async function main(args: string[]): Promise<number> {
     rows.push(
       `| \`--gate ${gate}\` | ${falseAlarms} of ${aa.length}: **${pct(falseAlarms / Math.max(1, aa.length))}** (${pct(faLo)} – ${pct(faHi)}) | ` +
         `${detections} of ${ab.length}: **${pct(detections / Math.max(1, ab.length))}** (${pct(dLo)} – ${pct(dHi)}) | ` +
-        `${gate.includes(',') ? '—' : pct(quantile(aa.map((r) => Math.abs(r.change ?? 0)), 0.9))} | ${met ? 'met' : 'NOT met'} |`,
+        `${untested} of ${aa.length + ab.length} | ${gate.includes(',') ? '—' : pct(quantile(aa.map((r) => Math.abs(r.change ?? 0)), 0.9))} | ${met ? 'met' : 'NOT met'} |`,
     );
   }
   const tpEffect = median(trials.B.throughput) / median(trials.A.throughput) - 1;
@@ -244,8 +249,8 @@ async function main(args: string[]): Promise<number> {
   const md = [
     `## CI gate calibration (${new Date().toISOString().slice(0, 16).replace('T', ' ')}, ${elapsedMin.toFixed(1)} min)`,
     '',
-    '| gate | A/A (same build twice): false alarms, 95% interval | A/B (B slower): detections, 95% interval | A/A: p90 of \\|change\\| | targets ≤ 5% / ≥ 95% |',
-    '|---|---|---|---|---|',
+    '| gate | A/A (same build twice): false alarms, 95% interval | A/B (B slower): detections, 95% interval | untested (exit 3) | A/A: p90 of \\|change\\| | targets ≤ 5% / ≥ 95% |',
+    '|---|---|---|---|---|---|',
     ...rows,
     '',
     `Size of B's slowdown, medians of all measured trials: server CPU per request ${pct(cpuEffect)} (A ${median(trials.A.serverCpu).toFixed(1)} µs, B ${median(trials.B.serverCpu).toFixed(1)} µs), ` +
