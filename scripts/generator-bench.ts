@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Is kvring's load generator the bottleneck? Runs kvring's bench workers, memtier_benchmark and
 // redis-benchmark against the same redis-server, same connections/threads/pipeline, alternating
-// (A B C, then B C A, …: /work/shared/BENCHMARKING.md), and prints medians of ops/s and of
+// (A B C, then B C A, …: docs/measuring.md), and prints medians of ops/s and of
 // generator CPU µs per request (user+sys from /proc, children's times of a wrapper shell), then
 // compares p50 at low load with redis-benchmark's.
 //
@@ -9,7 +9,7 @@
 //     [--pipelines 1,16] [--connections 50] [--memtier /path/to/memtier_benchmark] [--json out.json]
 //
 // Needs redis-server and redis-benchmark (apt-get install redis-server redis-tools); memtier is
-// optional (build it from source, see BENCHMARKING.md; default path /tmp/memtier/memtier_benchmark
+// optional (build it from source, see docs/measuring.md; default path /tmp/memtier/memtier_benchmark
 // or $MEMTIER). Nothing is left running: the redis-server it starts is stopped on exit.
 
 import { execa } from 'execa';
