@@ -7,7 +7,7 @@ import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { writeReports } from '../bench/report/render.js';
 import { latencyThroughputData, percentileData, percentileGrid, scalingData, timelineData } from '../bench/report/chart-data.js';
 import { serverCountColor, shade } from '../bench/report/colors.js';
-import { renderIndexHtml, summarizeCauses } from '../bench/report/html.js';
+import { configRows, renderIndexHtml, summarizeCauses } from '../bench/report/html.js';
 import { makeRunResult } from './helpers/results-fixture.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'kvring-report-'));
@@ -160,4 +160,14 @@ test('index.html escapes labels and configuration', () => {
 test('client-bound causes that differ only in their numbers are summarised as one kind', () => {
   const text = summarizeCauses(['p99 send lateness 2100 µs > 1000 µs: behind', 'p99 send lateness 4100 µs > 1000 µs: behind', 'worker event loop 97% busy']);
   assert.equal(text, 'p99 send lateness 2100 µs > 1000 µs: behind (and 1 more like it); worker event loop 97% busy');
+});
+
+test('the configuration shows --max_error_rate and --load_levels in their flags\' unit, percent, not the stored fraction', () => {
+  const rows = new Map(configRows({ maxErrorRate: 0.01, loadLevels: [0.25, 0.5, 1.05], intervalMs: 1000, label: 'x' }));
+  assert.equal(rows.get('maxErrorRate (--max_error_rate)'), '1% (stored as 0.01)');
+  assert.equal(rows.get('loadLevels (--load_levels)'), '25%, 50%, 105% (stored as [0.25,0.5,1.05])');
+  assert.equal(rows.get('intervalMs'), '1000', 'settings in their flag\'s unit are shown as stored');
+  assert.equal(rows.get('label'), 'x');
+  const html = renderIndexHtml(makeRunResult({ serverCounts: [1], workloads: ['get'], fractions: [0.5] }), []);
+  assert.match(html, /<th>maxErrorRate \(--max_error_rate\)<\/th><td>1% \(stored as 0\.01\)<\/td>/);
 });

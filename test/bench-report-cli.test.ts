@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,4 +42,18 @@ test('--out writes elsewhere; a folder of runs renders each; bad input exits 2',
   const size = await report([join(dir, 'run-1'), '--width', '10']);
   assert.equal(size.code, 2);
   assert.match(size.stderr, /KV_ERR_REPORT_USAGE: --width must be an integer from 200 to 8000/);
+});
+
+test('--self_contained embeds every chart in index.html, so the one file is the whole report', async () => {
+  const out = join(dir, 'one-file');
+  const r = await report([join(dir, 'run-1'), '--out', out, '--self_contained']);
+  assert.equal(r.code, 0, r.stderr);
+  const html = await readFile(join(out, 'index.html'), 'utf8');
+  const pngs = (await readdir(out)).filter((f) => f.endsWith('.png'));
+  assert.equal(pngs.length, 4, 'the PNGs are still written beside it');
+  const embedded = [...html.matchAll(/<img src="data:image\/png;base64,([A-Za-z0-9+/=]+)"/g)];
+  assert.equal(embedded.length, pngs.length, 'every chart is embedded');
+  for (const m of embedded) assert.deepEqual([...Buffer.from(m[1]!, 'base64').subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
+  assert.doesNotMatch(html, /(src|href)="[^"d][^"]*\.png"/, 'no reference to a file beside it');
+  assert.match(html, /charts embedded: this file is the whole report/);
 });

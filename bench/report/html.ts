@@ -4,12 +4,15 @@ import { serverCountColor } from './colors.js';
 import { serversLabel } from '../analysis/step-groups.js';
 
 // index.html of a results folder: the charts, the summary table, the SLO, the configuration and
-// the machine. A pure function of the run and the chart file names; self-contained (inline CSS,
-// no scripts, no network), the PNGs referenced beside it so the page opens offline.
+// the machine. A pure function of the run and the chart file names; inline CSS, no scripts, no
+// network, so it opens offline. The PNGs are referenced beside it, or embedded as data: URIs
+// (report --self_contained) so that one file carries everything — a CI artifact, an e-mail.
 
 export interface ChartRef {
   /** File name beside index.html. */
   file: string;
+  /** The PNG as a data: URI to embed instead of referencing `file`; absent: referenced. */
+  dataUri?: string;
   title: string;
   /** How to read it, one or two sentences. */
   caption: string;
@@ -58,6 +61,29 @@ function keyValueTable(rows: [string, string][]): string {
 function configValue(value: unknown): string {
   if (typeof value === 'string') return value;
   return JSON.stringify(value);
+}
+
+/** A fraction as the percentage a flag takes: 0.01 → "1%", 0.255 → "25.5%". */
+function percentOf(fraction: number): string {
+  return `${Number((fraction * 100).toPrecision(6))}%`;
+}
+
+/**
+ * Settings that results.json stores in another unit than their flag takes, shown in the flag's:
+ * --max_error_rate and --load_levels are percentages on the command line, fractions in the file.
+ */
+const CONFIG_IN_FLAG_UNITS: Record<string, { flag: string; show: (value: unknown) => string | null }> = {
+  maxErrorRate: { flag: 'max_error_rate', show: (v) => (typeof v === 'number' ? percentOf(v) : null) },
+  loadLevels: { flag: 'load_levels', show: (v) => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? v.map((x: number) => percentOf(x)).join(', ') : null) },
+};
+
+/** The configuration table's rows: every setting as results.json names it, in its flag's unit where they differ. */
+export function configRows(config: Record<string, unknown>): [string, string][] {
+  return Object.entries(config).map(([key, value]) => {
+    const unit = CONFIG_IN_FLAG_UNITS[key];
+    const shown = unit?.show(value) ?? null;
+    return shown === null ? [key, configValue(value)] : [`${key} (--${unit!.flag})`, `${shown} (stored as ${configValue(value)})`];
+  });
 }
 
 /**
@@ -127,11 +153,13 @@ export function renderIndexHtml(result: RunResult, charts: ChartRef[]): string {
     ['git commit', result.gitCommit ?? 'unknown'],
     ['results schema', String(result.schemaVersion)],
   ]);
-  const config = keyValueTable(Object.entries(result.config).map(([k, v]) => [k, configValue(v)]));
+  const config = keyValueTable(configRows(result.config));
+  // An embedded chart is not wrapped in a link: browsers refuse to open data: URIs as pages.
   const figures = charts
-    .map(
-      (c) => `<figure><a href="${escapeHtml(c.file)}"><img src="${escapeHtml(c.file)}" alt="${escapeHtml(c.title)}" width="1200" height="700"></a><figcaption><b>${escapeHtml(c.title)}.</b> ${escapeHtml(c.caption)}</figcaption></figure>`,
-    )
+    .map((c) => {
+      const img = `<img src="${escapeHtml(c.dataUri ?? c.file)}" alt="${escapeHtml(c.title)}" width="1200" height="700">`;
+      return `<figure>${c.dataUri === undefined ? `<a href="${escapeHtml(c.file)}">${img}</a>` : img}<figcaption><b>${escapeHtml(c.title)}.</b> ${escapeHtml(c.caption)}</figcaption></figure>`;
+    })
     .join('\n');
   const steps = result.steps.map(stepRow).join('\n');
   const cbNote = clientBound.length
@@ -184,7 +212,7 @@ ${events}
 </div>
 <h2>Configuration</h2>
 ${config}
-<p class="sub">Generated from results.json; re-render with <code>npm run report -- results.json</code>.</p>
+<p class="sub">Generated from results.json; re-render with <code>npm run report -- results.json</code>${charts.some((c) => c.dataUri !== undefined) ? ' (charts embedded: this file is the whole report)' : ''}.</p>
 </body>
 </html>
 `;

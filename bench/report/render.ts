@@ -16,7 +16,15 @@ const OP_NAMES = { get: 'GET', put: 'PUT', delete: 'DELETE' } as const;
  * and `<op>-percentiles.png` per operation, `scaling.png`, `timeline.png` and `index.html`.
  * Returns the written paths, index.html last.
  */
-export async function writeReports(result: RunResult, runDir: string, size: ChartSize = DEFAULT_SIZE): Promise<string[]> {
+export interface ReportOptions {
+  /**
+   * Embed the charts in index.html as data: URIs, so the page alone is the whole report (a CI
+   * artifact, an e-mail attachment); the PNGs are still written beside it.
+   */
+  selfContained?: boolean;
+}
+
+export async function writeReports(result: RunResult, runDir: string, size: ChartSize = DEFAULT_SIZE, options: ReportOptions = {}): Promise<string[]> {
   await mkdir(runDir, { recursive: true });
   const written: string[] = [];
   const charts: ChartRef[] = [];
@@ -24,7 +32,7 @@ export async function writeReports(result: RunResult, runDir: string, size: Char
     const path = join(runDir, file);
     await writeFile(path, png);
     written.push(path);
-    charts.push({ file, title, caption });
+    charts.push({ file, title, caption, ...(options.selfContained ? { dataUri: `data:image/png;base64,${png.toString('base64')}` } : {}) });
   };
 
   for (const op of operationsIn(result)) {

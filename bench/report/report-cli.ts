@@ -14,6 +14,11 @@ export const REPORT_OPTIONS = {
   out: { type: 'string', describe: 'write the charts here instead of beside each results.json (only with a single run)' },
   width: { type: 'number', default: 1200, describe: 'chart width in pixels' },
   height: { type: 'number', default: 700, describe: 'chart height in pixels' },
+  self_contained: {
+    type: 'boolean',
+    default: false,
+    describe: 'embed the charts in index.html (data: URIs) so that one file carries the whole report, e.g. a CI artifact or an e-mail; the PNGs are still written',
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 const USAGE =
@@ -39,7 +44,7 @@ export async function runReport(args: string[]): Promise<number> {
   if (out !== null && runs.length > 1) throw new ReportUsageError(`--out takes a single run, but the inputs hold ${runs.length}; leave --out away to write beside each results.json`);
   for (const run of runs) {
     const dir = out ?? dirname(run.path);
-    const written = await writeReports(run.result, dir, { widthPx, heightPx });
+    const written = await writeReports(run.result, dir, { widthPx, heightPx }, { selfContained: a['self_contained'] === true });
     process.stdout.write(`${run.path}: wrote ${written.length} files into ${dir} (open ${written[written.length - 1]})\n`);
   }
   return 0;
