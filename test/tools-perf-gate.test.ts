@@ -1,0 +1,84 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchArgs, parsePerfGateArgs, roundOrder, type GatePlan } from '../scripts/perf-gate.js';
+import { ReportUsageError } from '../bench/errors.js';
+
+// scripts/perf-gate.ts, the CI gate perf.yml calls, end to end at a tiny size: baseline and
+// candidate are both this checkout's dist/ (no build), two rounds of very short closed-loop runs.
+// Runs from dist/: dist/test/tools-perf-gate.test.js → dist/scripts/perf-gate.js.
+
+const SCRIPT = fileURLToPath(new URL('../scripts/perf-gate.js', import.meta.url));
+const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url));
+const dir = await mkdtemp(join(tmpdir(), 'kvring-perf-gate-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+function gate(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [SCRIPT, ...args], { cwd: dir, env: { ...process.env, GITHUB_STEP_SUMMARY: '', ...env }, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr }),
+    );
+  });
+}
+
+const TINY = ['--no-build', '--rounds', '2', '--bench_flags=--mode closed --workloads put --step_duration 0.1'];
+
+test('two rounds of the same build: runs alternate, compare judges, summary.md and $GITHUB_STEP_SUMMARY say "untested", exit 3', { timeout: 120_000 }, async () => {
+  const summary = join(dir, 'step-summary.md');
+  await writeFile(summary, '# earlier step\n');
+  const out = join(dir, 'perf');
+  const r = await gate(['--base_dir', CHECKOUT, '--candidate_dir', CHECKOUT, ...TINY, '--out', 'perf'], { GITHUB_STEP_SUMMARY: summary });
+  // Two rounds leave one trial a side after the warm-up: too few to test, which is not a pass.
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stdout, /RESULT: UNTESTED/);
+  assert.match(r.stderr, /round 1\/2: baseline\n.*round 1\/2: candidate\n.*round 2\/2: candidate\n.*round 2\/2: baseline/);
+  assert.deepEqual((await readdir(join(out, 'baseline'))).filter((n) => n !== 'latest').length, 2);
+  assert.deepEqual((await readdir(join(out, 'candidate'))).filter((n) => n !== 'latest').length, 2);
+  const md = await readFile(join(out, 'summary.md'), 'utf8');
+  assert.match(md, /^# kvring perf gate: candidate .* vs baseline /);
+  assert.match(md, /2 alternating rounds of `bench --preset ci --trials 2 --mode closed --workloads put --step_duration 0\.1` per side/);
+  assert.match(md, /⚠️ untested/);
+  assert.match(md, /Exit 3: untested: too few trials to test — not a pass; raise --rounds\.\n$/);
+  const appended = await readFile(summary, 'utf8');
+  assert.ok(appended.startsWith('# earlier step\n'), 'appends, never overwrites');
+  assert.equal(appended.split('# kvring perf gate').length, 2, 'the summary appears once (compare itself does not add a second)');
+  // The last candidate run's report is one self-contained file for the artifact.
+  const html = await readFile(join(out, 'candidate', 'latest', 'index.html'), 'utf8');
+  assert.match(html, /<img src="data:image\/png;base64,/);
+});
+
+test('a baseline without a bench (not built, or from before the bench) is untested, exit 3, and says why', { timeout: 60_000 }, async () => {
+  const empty = await mkdtemp(join(dir, 'empty-base-'));
+  const r = await gate(['--base_dir', empty, '--candidate_dir', CHECKOUT, ...TINY, '--out', 'perf-empty']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(await readFile(join(dir, 'perf-empty', 'summary.md'), 'utf8'), /the baseline has no dist\/bench\/run\/cli\.js \(not built; leave out --no-build\)/);
+});
+
+test('a failing bench run stops the gate with exit 2 and KV_ERR_PERF_GATE naming the run', { timeout: 60_000 }, async () => {
+  const r = await gate(['--base_dir', CHECKOUT, '--candidate_dir', CHECKOUT, '--no-build', '--rounds', '1', '--bench_flags=--workloads nonsense', '--out', 'perf-broken']);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /KV_ERR_PERF_GATE: bench run of the baseline \(round 1\) failed \(exit 2\)/);
+});
+
+test('flags: exactly one baseline, enough trials to skip the warm-up; rounds alternate who goes first', () => {
+  const usage = (args: string[], pattern: RegExp): void => assert.throws(() => parsePerfGateArgs(args), (err: unknown) => err instanceof ReportUsageError && pattern.test(err.message));
+  usage([], /exactly one baseline: --base <git ref> or --base_dir <checkout>/);
+  usage(['--base', 'main', '--base_dir', '.'], /exactly one baseline/);
+  usage(['--base', 'main', '--rounds', '0'], /--rounds must be an integer ≥ 1/);
+  usage(['--base', 'main', '--trials', '1'], /--trials \(1\) must be an integer above --skip_trials \(1\)/);
+  usage(['--base', 'main', '--max_regression', 'lots'], /--max_regression must be a percentage/);
+  const plan = parsePerfGateArgs(['--base', 'main', '--out', 'x'], '/work') as GatePlan;
+  assert.deepEqual(plan.base, { ref: 'main' });
+  assert.equal(plan.outDir, '/work/x');
+  assert.deepEqual([0, 1, 2, 3].map(roundOrder), [
+    ['baseline', 'candidate'],
+    ['candidate', 'baseline'],
+    ['baseline', 'candidate'],
+    ['candidate', 'baseline'],
+  ]);
+  assert.deepEqual(benchArgs(plan, 'candidate', 0), ['--preset', 'ci', '--trials', '2', '--no-charts', '--quiet', '--out', '/work/x/candidate', '--label', 'candidate-1']);
+});
