@@ -1,22 +1,43 @@
 #!/usr/bin/env node
 // kvring server entry: flags → config → persistence (load) → listen → one ready line on stdout.
-import { parseServerConfig } from './config.js';
+import { reportFailure } from '../cli/main.js';
+import { KvError } from '../errors/kv-error.js';
+import { parseServerConfig, type ServerConfig } from './config.js';
 import { createLogger } from './log.js';
 import { Store } from './store.js';
 import { KvServer } from './server.js';
 import { Persistence } from './persistence/persistence.js';
 
-/** Start-up failures the user can fix: printed as one clear line, exit code 1, no stack trace. */
-function startupMessage(err: unknown, port: number, bind: string): string {
+/** The server could not listen on its address; the message says why and what to change. */
+export class ListenError extends KvError {
+  readonly code = 'KV_ERR_SERVER_LISTEN';
+}
+
+/**
+ * A start-up failure as the user can fix it: a listen failure named as such, persistence failures
+ * (they carry their own KV_ERR_* code and name the file) as they are.
+ */
+function startupFailure(err: unknown, config: ServerConfig): unknown {
   const e = err as NodeJS.ErrnoException;
-  if (e.code === 'EADDRINUSE') return `port ${port} on ${bind} is already in use: stop the other process, or pick another with --port (0 = any free port)`;
-  if (e.code === 'EADDRNOTAVAIL') return `cannot listen on ${bind}: no such local address (see --bind)`;
-  if (e.code === 'EACCES') return `not allowed to listen on ${bind}:${port} (ports below 1024 need privileges)`;
-  return e.message;
+  const { port, bind } = config;
+  if (e.code === 'EADDRINUSE') return new ListenError(`port ${port} on ${bind} is already in use: stop the other process, or pick another with --port (0 = any free port)`);
+  if (e.code === 'EADDRNOTAVAIL') return new ListenError(`cannot listen on ${bind}: no such local address (see --bind)`);
+  if (e.code === 'EACCES') return new ListenError(`not allowed to listen on ${bind}:${port} (ports below 1024 need privileges)`);
+  return err;
 }
 
 async function main(): Promise<void> {
-  const config = parseServerConfig(process.argv.slice(2));
+  let args;
+  try {
+    args = parseServerConfig(process.argv.slice(2));
+  } catch (err) {
+    process.exit(reportFailure(err, 'server'));
+  }
+  if (args.kind === 'help') {
+    process.stdout.write(args.text);
+    return;
+  }
+  const config = args.config;
   const log = createLogger(config.logLevel, config.logFile);
   const store = new Store();
   let server: KvServer;
@@ -34,10 +55,9 @@ async function main(): Promise<void> {
     server = new KvServer(config, store, persistence, log);
     await server.listen();
   } catch (err) {
-    const message = startupMessage(err, config.port, config.bind);
-    log.fatal({ err }, message);
-    process.stderr.write(`kvring-server: ${message}\n`);
-    process.exit(1);
+    // One line for the user; the stack only for those who asked for it (--log-level debug).
+    if (config.logLevel === 'debug' || config.logLevel === 'trace') log.fatal({ err }, 'start-up failed');
+    process.exit(reportFailure(startupFailure(err, config), 'server'));
   }
   const ready = { event: 'ready', port: server.port, pid: process.pid, host: config.bind };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
