@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { writeReports } from '../bench/report/render.js';
-import { latencyThroughputData, percentileData, percentileGrid, scalingData, timelineData } from '../bench/report/chart-data.js';
+import { formatOpsTick, intervalWords, latencyThroughputData, percentileData, percentileGrid, scalingData, timelineData } from '../bench/report/chart-data.js';
+import { brokenLine } from '../bench/report/chart-timeline.js';
+import { opsTickLabel } from '../bench/report/chart-kit.js';
 import { serverCountColor, shade } from '../bench/report/colors.js';
 import { configRows, renderIndexHtml, summarizeCauses } from '../bench/report/html.js';
 import { makeRunResult } from './helpers/results-fixture.js';
@@ -134,7 +136,54 @@ test('scaling and timeline data: max throughput per server count; one band per s
   assert.equal(t.bands.length, run.steps.length);
   assert.equal(t.totalErrors, 7);
   assert.equal(t.points.length, run.intervals.length);
-  for (let i = 1; i < t.bands.length; i++) assert.equal(t.bands[i]!.fromSec, t.bands[i - 1]!.toSec, 'bands tile the timeline');
+  for (let i = 1; i < t.bands.length; i++) assert.equal(t.bands[i]!.fromSec, t.bands[i - 1]!.toSec, 'steps back to back: bands tile the timeline');
+  assert.ok(t.points.every((p) => !p.afterGap), 'and no line breaks');
+});
+
+test('timeline: the title follows --interval_ms; lines break after a preload or a long pause, and the gap stays unshaded', () => {
+  const run = makeRunResult({ serverCounts: [1, 2], workloads: ['get'], fractions: [0.5], stepDurationSec: 2 });
+  assert.equal(timelineData(run).title, 'Throughput and p99 latency per second, whole run', 'older files without intervalMs: one second');
+  for (const [ms, words] of [[250, '250 ms'], [1500, '1500 ms'], [2000, '2 s'], [1000, 'second']] as const) {
+    run.config['intervalMs'] = ms;
+    assert.equal(intervalWords(ms), words);
+    assert.equal(timelineData(run).title, `Throughput and p99 latency per ${words}, whole run`);
+    assert.equal(timelineData(run).intervalMs, ms);
+  }
+  // Steps 0–1 (1 server) take 0–4 s. Then the 2-server ring is preloaded for 3 s, so step 2 runs
+  // 7–9 s; step 3 follows after a 0.2 s pause (no break: under half an interval) and ends at 11.2 s.
+  const shifted = structuredClone(run);
+  for (const iv of shifted.intervals) if (iv.stepIndex >= 2) iv.tSec += 3;
+  for (const iv of shifted.intervals) if (iv.stepIndex >= 3) iv.tSec += 0.2;
+  shifted.events = [{ tSec: 7, kind: 'preload', detail: '10000 keys over 2 server(s)' }];
+  const t = timelineData(shifted);
+  const breaks = t.points.flatMap((p, i) => (p.afterGap ? [i] : []));
+  assert.deepEqual(breaks, [4], 'one break: before the first interval of step 2, after the preload');
+  assert.deepEqual(
+    t.bands.map((b) => [b.fromSec, b.toSec]),
+    [
+      [0, 2],
+      [2, 4],
+      [7, 9],
+      [9, 11.2],
+    ],
+    'the preload (4–7 s) is unshaded; the short pause joins the band before it',
+  );
+  // Without the event a 3 s pause is still a gap; a pause of a third of an interval is not.
+  shifted.events = [];
+  assert.deepEqual(timelineData(shifted).points.flatMap((p, i) => (p.afterGap ? [i] : [])), [4]);
+
+  const line = brokenLine(t.points, (p) => p.opsPerSec, 3);
+  assert.equal(line.data.length, t.points.length + 1, 'one break point');
+  assert.equal(line.data[4]!.y, null);
+  assert.equal(line.data[4]!.x, 6, 'placed in the gap, between the points either side of it (4 s and 8 s)');
+  assert.ok(line.radii.every((r) => r === 0), 'no point stands alone');
+  const lone = brokenLine([{ ...t.points[0]!, afterGap: false }, { ...t.points[1]!, afterGap: true }], (p) => p.opsPerSec, 3);
+  assert.deepEqual(lone.radii, [3, 0, 3], 'a segment of one point gets a dot, or it would not be drawn');
+});
+
+test('throughput ticks read like round numbers: 5k, not 5.00k', () => {
+  assert.deepEqual([0, 500, 2000, 5000, 12_500, 120_000, 1_500_000, 2_000_000].map(opsTickLabel), ['0', '500', '2k', '5k', '12.5k', '120k', '1.5M', '2M']);
+  assert.equal(formatOpsTick(4870), '4.87k');
 });
 
 test('colours: a server count has one colour everywhere; load levels are shades of it', () => {

@@ -320,45 +320,91 @@ export function scalingData(result: RunResult): ScalingData {
   };
 }
 
+export interface TimelinePoint {
+  /** End of the interval, seconds since the run started. */
+  tSec: number;
+  opsPerSec: number;
+  p99Ms: number | null;
+  errors: number;
+  serverCount: number;
+  /**
+   * Time passed unmeasured before this interval (a preload, the pause between steps): the lines
+   * break here instead of drawing a straight line across time nothing was measured in.
+   */
+  afterGap: boolean;
+}
+
 export interface TimelineData {
   title: string;
   subtitle: string;
-  points: { tSec: number; opsPerSec: number; p99Ms: number | null; errors: number; serverCount: number }[];
-  /** Contiguous stretches of one step, for background bands. */
+  /** --interval_ms of the run: what one point covers. */
+  intervalMs: number;
+  points: TimelinePoint[];
+  /** Each step's stretch of time, for background bands; gaps where the lines break stay unshaded. */
   bands: { fromSec: number; toSec: number; serverCount: number; label: string }[];
   events: RunResult['events'];
   totalErrors: number;
 }
 
+/** The interval length in words: "second", "500 ms", "2 s" ("per …" in titles). */
+export function intervalWords(intervalMs: number): string {
+  if (intervalMs === 1000) return 'second';
+  return intervalMs < 1000 || intervalMs % 1000 !== 0 ? `${intervalMs} ms` : `${intervalMs / 1000} s`;
+}
+
+/**
+ * A pause longer than this share of an interval between one step's last point and the next step's
+ * start breaks the lines: shorter ones (setting up the next step, ~0.1 s) are part of how a run
+ * flows, longer ones are time the run spent on something else.
+ */
+export const TIMELINE_GAP_FRACTION = 0.5;
+
 export function timelineData(result: RunResult): TimelineData {
   const byIndex = new Map(result.steps.map((s) => [s.index, s]));
   const intervals = [...result.intervals].sort((a, b) => a.tSec - b.tSec);
-  const points = intervals.map((iv) => ({
-    tSec: iv.tSec,
-    opsPerSec: iv.opsPerSec,
-    // An interval without completed requests has no latency: leave a gap, not a zero on a log axis.
-    p99Ms: iv.p99Us > 0 ? iv.p99Us / 1000 : null,
-    errors: iv.errors,
-    serverCount: byIndex.get(iv.stepIndex)?.serverCount ?? 0,
-  }));
+  const configured = result.config['intervalMs'];
+  // Files from before --interval_ms was recorded used one second.
+  const intervalMs = typeof configured === 'number' && configured > 0 ? configured : 1000;
+  // A step starts its duration before its last interval ends (results.json has no start time).
+  const lastEnd = new Map<number, number>();
+  for (const iv of intervals) lastEnd.set(iv.stepIndex, iv.tSec);
+  const preloadsAt = result.events.filter((e) => e.kind === 'preload').map((e) => e.tSec);
+
+  const points: TimelinePoint[] = [];
   const bands: TimelineData['bands'] = [];
-  let prevEnd = 0;
-  for (let i = 0; i < intervals.length; i++) {
-    const iv = intervals[i]!;
+  let prevEnd: number | null = null;
+  for (const iv of intervals) {
     const step = byIndex.get(iv.stepIndex);
-    // Interval tSec marks the end of its second: the band starts where the previous one ended.
-    const from = i === 0 ? Math.max(0, iv.tSec - 1) : prevEnd;
-    prevEnd = iv.tSec;
     const last = bands[bands.length - 1];
-    if (last && last.label === String(iv.stepIndex)) {
-      last.toSec = iv.tSec;
+    const newStep = !last || last.label !== String(iv.stepIndex);
+    let afterGap = false;
+    if (newStep) {
+      const duration = step?.durationSec ?? intervalMs / 1000;
+      const start = Math.max(prevEnd ?? 0, Math.min(iv.tSec, lastEnd.get(iv.stepIndex)! - duration));
+      if (prevEnd !== null) {
+        const preloaded = preloadsAt.some((t) => t > prevEnd! && t <= iv.tSec);
+        afterGap = preloaded || start - prevEnd > TIMELINE_GAP_FRACTION * (intervalMs / 1000);
+      }
+      // A short pause joins the band before it: white is only where the lines break too.
+      bands.push({ fromSec: afterGap || prevEnd === null ? start : prevEnd, toSec: iv.tSec, serverCount: step?.serverCount ?? 0, label: String(iv.stepIndex) });
     } else {
-      bands.push({ fromSec: from, toSec: iv.tSec, serverCount: step?.serverCount ?? 0, label: String(iv.stepIndex) });
+      last.toSec = iv.tSec;
     }
+    points.push({
+      tSec: iv.tSec,
+      opsPerSec: iv.opsPerSec,
+      // An interval without completed requests has no latency: leave a gap, not a zero on a log axis.
+      p99Ms: iv.p99Us > 0 ? iv.p99Us / 1000 : null,
+      errors: iv.errors,
+      serverCount: step?.serverCount ?? 0,
+      afterGap,
+    });
+    prevEnd = iv.tSec;
   }
   return {
-    title: 'Throughput and p99 latency per second, whole run',
+    title: `Throughput and p99 latency per ${intervalWords(intervalMs)}, whole run`,
     subtitle: describeRun(result),
+    intervalMs,
     points,
     bands,
     events: result.events,
@@ -372,6 +418,14 @@ export function formatMs(ms: number): string {
   if (ms >= 10) return ms.toFixed(1);
   if (ms >= 1) return ms.toFixed(2);
   return ms.toFixed(3);
+}
+
+/** Axis ticks: 5000 → "5k", 12500 → "12.5k", 2500000 → "2.5M" — round numbers without padding zeros. */
+export function formatOpsTick(opsPerSec: number): string {
+  const trim = (x: number): string => String(Number(x.toPrecision(3)));
+  if (Math.abs(opsPerSec) >= 1e6) return `${trim(opsPerSec / 1e6)}M`;
+  if (Math.abs(opsPerSec) >= 1e3) return `${trim(opsPerSec / 1e3)}k`;
+  return trim(opsPerSec);
 }
 
 /** 12345 → "12.3k", 1234567 → "1.23M": compact throughput for labels. */

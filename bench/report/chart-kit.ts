@@ -7,7 +7,7 @@ import { createCanvas } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration, type ChartDataset, type LegendItem, type Plugin, type PointStyle, type ScriptableContext, type Scale } from 'chart.js';
 import { BACKGROUND, ERROR_RED, GRID, SLO_COLOR, TEXT, serverCountColor, shade, withAlpha } from './colors.js';
 import {
-  formatOps,
+  formatOpsTick,
   type LatencyThroughputData,
   type LevelPoint,
   type PercentileData,
@@ -212,9 +212,9 @@ export function logTickLabel(value: number | string): string {
   return Number(v.toPrecision(3)).toString();
 }
 
+/** Throughput axis ticks as people write them: "5k", "12.5k", not "5.00k". */
 export function opsTickLabel(value: number | string): string {
-  const v = Number(value);
-  return v === 0 ? '0' : formatOps(v);
+  return formatOpsTick(Number(value));
 }
 
 /** Title and subtitle; a subtitle given as several lines prints them one under another. */

@@ -2,39 +2,62 @@
 
 import { type LegendItem } from 'chart.js';
 import { ERROR_RED, GRID, serverCountColor, withAlpha } from './colors.js';
-import { type TimelineData } from './chart-data.js';
-import { ChartSize, DEFAULT_SIZE, LineDataset, Marker, axisTitle, legendItem, logTickLabel, opsTickLabel, renderLineChart, titleOptions, topLegend, verticalMarkers, xBands } from './chart-kit.js';
+import { type TimelineData, type TimelinePoint } from './chart-data.js';
+import { ChartSize, DEFAULT_SIZE, LineDataset, Marker, Pt, axisTitle, legendItem, logTickLabel, opsTickLabel, renderLineChart, titleOptions, topLegend, verticalMarkers, xBands } from './chart-kit.js';
 import { serversLabel } from '../analysis/step-groups.js';
 
 const OPS_LINE = '#111111';
 const P99_LINE = '#7b3294';
 
 /**
- * `timeline.png`: ops/s (left axis) and p99 latency (right, log) for every second of the run;
- * steps shaded in their server count's colour, errors as red triangles, events as verticals.
+ * A line's points with a break (y: null) before every point that follows unmeasured time, and a
+ * dot on points that stand alone between breaks (a line of one point draws nothing).
+ */
+export function brokenLine(points: readonly TimelinePoint[], y: (p: TimelinePoint) => number | null, dotRadiusPx: number): { data: Pt[]; radii: number[] } {
+  const data: Pt[] = [];
+  const radii: number[] = [];
+  points.forEach((p, i) => {
+    if (p.afterGap) {
+      data.push({ x: (points[i - 1]!.tSec + p.tSec) / 2, y: null });
+      radii.push(0);
+    }
+    const alone = (i === 0 || p.afterGap) && (i === points.length - 1 || points[i + 1]!.afterGap);
+    data.push({ x: p.tSec, y: y(p) });
+    radii.push(alone ? dotRadiusPx : 0);
+  });
+  return { data, radii };
+}
+
+/**
+ * `timeline.png`: ops/s (left axis) and p99 latency (right, log) for every interval
+ * (--interval_ms) of the run; steps shaded in their server count's colour, errors as red
+ * triangles, events as verticals. Lines break where the run measured nothing (preloads, pauses).
  */
 export async function renderTimeline(data: TimelineData, size: ChartSize = DEFAULT_SIZE): Promise<Buffer> {
   const errorPoints = data.points.filter((p) => p.errors > 0);
   const maxErrors = Math.max(1, ...errorPoints.map((p) => p.errors));
+  const ops = brokenLine(data.points, (p) => p.opsPerSec, 3);
+  const p99 = brokenLine(data.points, (p) => p.p99Ms, 2.5);
   const datasets: LineDataset[] = [
     {
       label: 'throughput (ops/s)',
-      data: data.points.map((p) => ({ x: p.tSec, y: p.opsPerSec })),
+      data: ops.data,
       borderColor: OPS_LINE,
       backgroundColor: OPS_LINE,
       borderWidth: 2,
-      pointRadius: 0,
+      pointRadius: ops.radii,
+      spanGaps: false,
       yAxisID: 'y',
       tension: 0,
     },
     {
       label: 'p99 latency (ms)',
-      data: data.points.map((p) => ({ x: p.tSec, y: p.p99Ms })),
+      data: p99.data,
       borderColor: P99_LINE,
       backgroundColor: P99_LINE,
       borderWidth: 1.5,
       borderDash: [6, 3],
-      pointRadius: 0,
+      pointRadius: p99.radii,
       yAxisID: 'yLatency',
       spanGaps: false,
       tension: 0,

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunResult } from '../results.js';
-import { latencyThroughputData, operationsIn, percentileData, scalingData, timelineData } from './chart-data.js';
+import { intervalWords, latencyThroughputData, operationsIn, percentileData, scalingData, timelineData } from './chart-data.js';
 import { renderLatencyThroughput, renderPercentiles, renderScaling, renderTimeline, type ChartSize, DEFAULT_SIZE } from './charts.js';
 import { renderIndexHtml, type ChartRef } from './html.js';
 
@@ -60,11 +60,13 @@ export async function writeReports(result: RunResult, runDir: string, size: Char
     await emit('scaling.png', await renderScaling(sd, size), 'Scaling', 'Maximum throughput for each number of servers; the grey dotted line is perfect linear scaling from the smallest ring.');
   }
   if (result.intervals.length > 0) {
+    const td = timelineData(result);
+    const every = intervalWords(td.intervalMs);
     await emit(
       'timeline.png',
-      await renderTimeline(timelineData(result), size),
+      await renderTimeline(td, size),
       'Timeline',
-      'Throughput and p99 latency for every second of the run; the background tint is the server count of the step, red triangles are seconds with errors, vertical lines are events (kills, restarts).',
+      `Throughput and p99 latency for every ${every} of the run (--interval_ms ${td.intervalMs}); the background tint is the server count of the step, red triangles are intervals with errors, vertical lines are events (preloads, kills, restarts). The lines break where the run measured nothing (a preload, a pause between steps).`,
     );
   }
   const indexPath = join(runDir, 'index.html');
