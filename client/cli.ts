@@ -3,9 +3,13 @@
 // flags → servers → one verb → one line of output (or one JSON object) and an exit code.
 //
 // Exit codes: 0 ok, 1 key not found, 2 usage error, 3 server unreachable (or no servers
-// configured), 4 the server answered with an error / anything else failed.
+// configured), 4 the server answered with an error / anything else failed, 5 the key was not found
+// on the server that answered in place of its unreachable owner (it may exist on the owner).
 
 import yargs from 'yargs';
+import { renderHelp, terminalWidth } from '../cli/help.js';
+import type { FlagSpec } from '../cli/flags.js';
+import { errorLine } from '../cli/main.js';
 import { isUtf8 } from 'node:buffer';
 import { KvCluster } from './cluster.js';
 import { NoServersError, ServerAddressError, isUnreachable, NoLiveServerError } from './errors.js';
@@ -17,6 +21,8 @@ export const EXIT_NOT_FOUND = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_UNREACHABLE = 3;
 export const EXIT_SERVER_ERROR = 4;
+/** GET/DELETE: not found on a fallback server while the key's owner is unreachable: unknown, not missing. */
+export const EXIT_OWNER_UNREACHABLE = 5;
 
 const VERBS = ['put', 'get', 'delete', 'del', 'end', 'ping'] as const;
 type Verb = 'put' | 'get' | 'delete' | 'end' | 'ping';
@@ -26,6 +32,40 @@ const VALUE_OPTIONS = new Set(['--servers', '--server', '--timeout-ms', '--timeo
 
 class UsageError extends Error {
   readonly code = 'KV_ERR_USAGE';
+  readonly exitCode = EXIT_USAGE;
+}
+
+/** The client's flags, for --help (yargs parses them; yargs' own help wraps mid-word). */
+const CLIENT_OPTIONS: Record<string, FlagSpec> = {
+  servers: { type: 'string', describe: 'comma-separated host:port list; default: the running local cluster (.kvring/cluster.json or $KVRING_CLUSTER_FILE)' },
+  server: { type: 'string', describe: 'end/ping: the one server to address, host:port' },
+  'all-servers': { type: 'boolean', default: false, describe: 'end: stop every server' },
+  json: { type: 'boolean', default: false, describe: 'print one JSON object on stdout instead of text' },
+  'timeout-ms': { type: 'number', default: 2000, describe: 'time each request may take, ms' },
+};
+
+/** `kvring --help`, laid out for `width` columns. */
+export function clientHelpText(width = terminalWidth()): string {
+  return renderHelp(
+    {
+      usage: 'Usage: kvring <verb> [args] [options]   (or: npm run client -- <verb> ...)',
+      description: ['Talks to kvring servers through the consistent-hash ring. Servers come from --servers, else from the local cluster file (npm run cluster).'],
+      commands: [
+        { usage: 'kvring put <key> <value>', describe: 'store value under key (also PUT)' },
+        { usage: 'kvring get <key>', describe: 'print the value of key; exit 1 if it does not exist (also GET)' },
+        { usage: 'kvring delete <key>', describe: 'delete key; exit 1 if it did not exist (also DELETE, del)' },
+        { usage: 'kvring end', describe: 'stop a server (final snapshot, then exit): the one named by --server, the only one, or all with --all-servers (also END)' },
+        { usage: 'kvring ping', describe: 'PING every server (or --server) and print the round trip' },
+      ],
+      specs: CLIENT_OPTIONS,
+      aliases: { 'all-servers': ['--all_servers'], 'timeout-ms': ['--timeout_ms'] },
+      epilogue: [
+        'Exit codes: 0 ok, 1 key not found, 2 usage error, 3 server unreachable or none configured, 4 server error, 5 not found on the server that answered for an unreachable owner (the key may exist there).',
+        'Start a local cluster with: npm run cluster -- --num_servers 3',
+      ],
+    },
+    width,
+  );
 }
 
 interface Settings {
@@ -63,7 +103,8 @@ function normalizeVerb(argv: readonly string[]): string[] {
   return out;
 }
 
-async function parseSettings(argv: readonly string[]): Promise<Settings> {
+async function parseSettings(argv: readonly string[]): Promise<Settings | 'help'> {
+  if (argv.includes('--help') || argv.includes('-h')) return 'help';
   const parsed = await yargs(normalizeVerb(argv))
     .scriptName('kvring')
     .usage('$0 <verb> [args] [options]\n\nTalks to kvring servers through the consistent-hash ring. Servers come\nfrom --servers, else from the local cluster file (npm run cluster).')
@@ -88,14 +129,8 @@ async function parseSettings(argv: readonly string[]): Promise<Settings> {
     .fail((message: string | undefined, err: Error | undefined) => {
       throw new UsageError(message ?? err?.message ?? 'bad arguments');
     })
-    .epilog(
-      'Exit codes: 0 ok, 1 key not found, 2 usage error, 3 server unreachable or none configured, 4 server error.\n' +
-        'Start a local cluster with: npm run cluster -- --num_servers 3',
-    )
-    .help()
+    .help(false)
     .version(false)
-    // yargs' ESM build wraps help text mid-word (cliui's minimal wrap); unwrapped lines read better.
-    .wrap(null)
     .parseAsync();
   let verb = String(parsed._[0]) as Verb | 'del';
   if (verb === 'del') verb = 'delete';
@@ -154,7 +189,8 @@ async function runVerb(settings: Settings, cluster: KvCluster): Promise<Outcome>
       outcome.fields = { key, server, owner: cluster.ownerOf(key), found: value !== null };
       const suffix = answeredBy(cluster, key, server, outcome);
       if (value === null) {
-        outcome.exitCode = EXIT_NOT_FOUND;
+        // Missing on a stand-in says nothing about the owner, which may hold the key.
+        outcome.exitCode = server === cluster.ownerOf(key) ? EXIT_NOT_FOUND : EXIT_OWNER_UNREACHABLE;
         outcome.stdout.push(`(not found)${suffix}\n`);
       } else {
         outcome.fields[isUtf8(value) ? 'value' : 'valueBase64'] = isUtf8(value) ? value.toString('utf8') : value.toString('base64');
@@ -166,7 +202,7 @@ async function runVerb(settings: Settings, cluster: KvCluster): Promise<Outcome>
       const { deleted, server } = await cluster.deleteWithServer(key);
       outcome.fields = { key, server, owner: cluster.ownerOf(key), deleted };
       const suffix = answeredBy(cluster, key, server, outcome);
-      if (!deleted) outcome.exitCode = EXIT_NOT_FOUND;
+      if (!deleted) outcome.exitCode = server === cluster.ownerOf(key) ? EXIT_NOT_FOUND : EXIT_OWNER_UNREACHABLE;
       outcome.stdout.push(`${deleted ? 'deleted' : '(not found)'}${suffix}\n`);
       break;
     }
@@ -211,7 +247,7 @@ async function runEnd(settings: Settings, cluster: KvCluster, outcome: Outcome):
   for (const r of results) {
     if (r.ok) outcome.stdout.push(`OK (${r.server})\n`);
     else {
-      outcome.stderr.push(`error: ${r.server}: ${r.error.message} [${r.error.code}]`);
+      outcome.stderr.push(`kvring client: ${r.error.code}: ${r.server}: ${r.error.message}`);
       outcome.exitCode = Math.max(outcome.exitCode, r.exitCode);
     }
   }
@@ -233,7 +269,7 @@ async function runPing(settings: Settings, cluster: KvCluster, outcome: Outcome)
   for (const r of results) {
     if (r.ok) outcome.stdout.push(`PONG ${r.rttMs.toFixed(3)} ms (${r.server})\n`);
     else {
-      outcome.stderr.push(`error: ${r.server}: ${r.error.message} [${r.error.code}]`);
+      outcome.stderr.push(`kvring client: ${r.error.code}: ${r.server}: ${r.error.message}`);
       outcome.exitCode = Math.max(outcome.exitCode, r.exitCode);
     }
   }
@@ -252,14 +288,20 @@ function print(verb: string, json: boolean, outcome: Outcome): void {
 function failure(err: unknown): Outcome {
   const exitCode = exitCodeFor(err);
   const { code, message } = errorFields(err);
-  const hint = err instanceof UsageError ? '\nRun `kvring --help` for the verbs and options.' : '';
-  return { exitCode, fields: { error: { code, message } }, stdout: [], stderr: [`error: ${message} [${code}]${hint}`] };
+  const hint = err instanceof UsageError ? ' (see kvring --help)' : '';
+  const line = errorLine('client', Object.assign(new Error(`${message}${hint}`), { code })).line;
+  return { exitCode, fields: { error: { code, message } }, stdout: [], stderr: [line] };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
   let settings: Settings;
   try {
-    settings = await parseSettings(argv);
+    const parsed = await parseSettings(argv);
+    if (parsed === 'help') {
+      process.stdout.write(clientHelpText());
+      return EXIT_OK;
+    }
+    settings = parsed;
   } catch (err) {
     const json = argv.includes('--json');
     print('usage', json, failure(err));

@@ -174,6 +174,12 @@ test('with one of two servers killed, GET and PUT still work and say who answere
   assert.match(put.stderr, new RegExp(`note: ${victim.address} \\(the owner of "${key}"\\) is unreachable; ${servers[1]!.address} answered in its place`));
   const get = await cli(['get', key, '--servers', list]);
   assert.equal(get.stdout, `v (${servers[1]!.address})`);
+  // A miss on the stand-in is not "missing": the owner may hold the key. Its own exit code says so.
+  const other = Array.from({ length: 100 }, (_, i) => `other${i}`).find((k) => cluster.ownerOf(k) === victim.address)!;
+  const miss = await cli(['get', other, '--servers', list]);
+  assert.equal(miss.exitCode, 5, miss.stderr);
+  assert.equal(miss.stdout, `(not found) (${servers[1]!.address})`);
+  assert.match(miss.stderr, new RegExp(`note: ${victim.address} \\(the owner of "${other}"\\) is unreachable`));
 
   const end = await cli(['end', '--server', victim.address, '--servers', list]);
   assert.equal(end.exitCode, 3);
