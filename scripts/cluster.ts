@@ -1,8 +1,8 @@
 // `npm run cluster -- --num_servers 3`: a local kvring cluster for demos and manual testing.
 //
 // Starts N servers (ports base_port, base_port+1, ...) through server/spawn.ts, each with its own
-// data folder under --dir (kept between runs, so data survives a restart) and its request log
-// next to it; writes the cluster file the command-line client reads; shows one status line per
+// data folder under --dir (kept between runs, so data survives a restart) and its log next to it
+// (every request too with --log_requests); writes the cluster file the command-line client reads; shows one status line per
 // server (address, pid, state, keys); on Ctrl-C / SIGTERM stops them all gracefully (each takes a
 // final snapshot) and removes the cluster file. If one server fails to start, the others are
 // stopped and the script exits 1 with that server's error. When every server has exited (e.g.
@@ -11,7 +11,9 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import yargs from 'yargs';
+import { flagsHelp, parseFlags, type FlagSpec } from '../cli/flags.js';
+import { reportFailure } from '../cli/main.js';
+import { KvError } from '../errors/kv-error.js';
 import { spawnServer, type ExitStatus, type RunningServer } from '../server/spawn.js';
 import { KvCluster } from '../client/cluster.js';
 import {
@@ -41,44 +43,69 @@ interface ServerStatus {
   exit: ExitStatus | null;
 }
 
-function parseSettings(argv: string[]): Settings {
-  const parsed = yargs(argv)
-    .scriptName('npm run cluster --')
-    .usage('$0 [options]\n\nStarts a local kvring cluster and writes the server list where\n`npm run client` finds it. Ctrl-C stops it (final snapshots).')
-    .option('num-servers', { alias: 'num_servers', type: 'number', default: 3, describe: 'how many servers to start' })
-    .option('base-port', { alias: 'base_port', type: 'number', default: 7001, describe: 'port of the first server; the others follow (7001, 7002, ...)' })
-    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address the servers listen on' })
-    .option('dir', { type: 'string', default: '.kvring/data', describe: 'data folder: one sub-folder (server-PORT/) and one request log (server-PORT.log) per server; kept between runs' })
-    .option('log-requests', { alias: 'log_requests', type: 'boolean', default: true, describe: 'log every request to server-PORT.log (--no-log-requests to turn off)' })
-    .option('status-interval', { alias: 'status_interval', type: 'number', default: 2, describe: 'seconds between status refreshes (keys per server); 0 = show once' })
-    .option('server-args', { alias: 'server_args', type: 'string', default: '', describe: 'extra flags for every server, e.g. "--appendonly yes --snapshot-interval 1"' })
-    .check((a) => {
-      if (!Number.isSafeInteger(a['num-servers']) || a['num-servers'] < 1 || a['num-servers'] > 100) {
-        throw new Error(`--num-servers must be a whole number from 1 to 100, got ${a['num-servers']}`);
-      }
-      const base = a['base-port'];
-      if (!Number.isSafeInteger(base) || base < 1 || base + a['num-servers'] - 1 > 65535) {
-        throw new Error(`--base-port must be a port such that all ${a['num-servers']} servers fit below 65536, got ${base}`);
-      }
-      if (!Number.isFinite(a['status-interval']) || a['status-interval'] < 0) {
-        throw new Error(`--status-interval must be a number of seconds ≥ 0, got ${a['status-interval']}`);
-      }
-      return true;
-    })
-    .strict()
-    .help()
-    .version(false)
-    // yargs' ESM build wraps help text mid-word (cliui's minimal wrap); unwrapped lines read better.
-    .wrap(null)
-    .parseSync();
+/** The cluster could not start; `code` says why (KV_ERR_CLUSTER_RUNNING, KV_ERR_CLUSTER_START). */
+class ClusterError extends KvError {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A flag the cluster cannot start with; exit code 2 as every tool's usage error. */
+class ClusterUsageError extends KvError {
+  readonly code = 'KV_ERR_CLUSTER_USAGE';
+  readonly exitCode = 2;
+}
+
+export const CLUSTER_OPTIONS = {
+  num_servers: { type: 'number', default: 3, describe: 'how many servers to start' },
+  base_port: { type: 'number', default: 7001, describe: 'port of the first server; the others follow (7001, 7002, ...)' },
+  host: { type: 'string', default: '127.0.0.1', describe: 'address the servers listen on' },
+  dir: { type: 'string', default: '.kvring/data', describe: 'data folder: one sub-folder (server-PORT/) and one log (server-PORT.log) per server; kept between runs' },
+  log_requests: { type: 'boolean', default: false, describe: 'also log every request to server-PORT.log: for debugging, it slows the servers several-fold and grows the log by megabytes a second under load' },
+  status_interval: { type: 'number', default: 2, describe: 'seconds between status refreshes (keys per server); 0 = show once' },
+  server_args: { type: 'string', default: '', describe: 'extra flags for every server, e.g. "--appendonly yes --snapshot-interval 1"' },
+} as const satisfies Record<string, FlagSpec>;
+
+const PARSER = {
+  command: 'cluster',
+  usage: 'Usage: $0 [options]\n\nStarts a local kvring cluster and writes the server list where `npm run client` finds it. Ctrl-C stops it (final snapshots).',
+  specs: CLUSTER_OPTIONS,
+  positional: false,
+  usageError: (message: string) => new ClusterUsageError(message),
+};
+
+/** `npm run cluster -- --help`. */
+export function clusterHelpText(width?: number): string {
+  return flagsHelp(PARSER, width);
+}
+
+function parseSettings(argv: string[]): Settings | 'help' {
+  const outcome = parseFlags(PARSER, argv);
+  if (outcome.kind === 'help') return 'help';
+  const a = outcome.argv;
+  const numServers = Number(a.num_servers);
+  const basePort = Number(a.base_port);
+  const statusIntervalSec = Number(a.status_interval);
+  if (!Number.isSafeInteger(numServers) || numServers < 1 || numServers > 100) {
+    throw new ClusterUsageError(`--num_servers must be a whole number from 1 to 100, got ${String(a.num_servers)}`);
+  }
+  if (!Number.isSafeInteger(basePort) || basePort < 1 || basePort + numServers - 1 > 65535) {
+    throw new ClusterUsageError(`--base_port must be a port such that all ${numServers} servers fit below 65536, got ${String(a.base_port)}`);
+  }
+  if (!Number.isFinite(statusIntervalSec) || statusIntervalSec < 0) {
+    throw new ClusterUsageError(`--status_interval must be a number of seconds ≥ 0, got ${String(a.status_interval)}`);
+  }
   return {
-    numServers: parsed['num-servers'],
-    basePort: parsed['base-port'],
-    host: parsed.host,
-    dir: resolve(parsed.dir),
-    logRequests: parsed['log-requests'],
-    statusIntervalSec: parsed['status-interval'],
-    serverArgs: parsed['server-args'].split(/\s+/).filter((s) => s !== ''),
+    numServers,
+    basePort,
+    host: String(a.host),
+    dir: resolve(String(a.dir)),
+    logRequests: a.log_requests === true,
+    statusIntervalSec,
+    serverArgs: String(a.server_args).split(/\s+/).filter((x) => x !== ''),
   };
 }
 
@@ -159,17 +186,30 @@ function statusLines(statuses: readonly ServerStatus[], cwd: string): string[] {
 }
 
 async function main(): Promise<number> {
-  const settings = parseSettings(process.argv.slice(2));
+  let settings: Settings;
+  try {
+    const parsed = parseSettings(process.argv.slice(2));
+    if (parsed === 'help') {
+      process.stdout.write(clusterHelpText());
+      return 0;
+    }
+    settings = parsed;
+  } catch (err) {
+    return reportFailure(err, 'cluster');
+  }
   const cwd = process.cwd();
   const clusterFile = clusterFilePath();
 
   const existing = readClusterFile(clusterFile);
   if (existing !== null && existing.supervisorPid !== process.pid && isProcessAlive(existing.supervisorPid)) {
-    process.stderr.write(
-      `cluster: a cluster is already running (pid ${existing.supervisorPid}: ${existing.servers.join(', ')}); ` +
-        `stop it with Ctrl-C in its terminal or \`kill ${existing.supervisorPid}\`, or set KVRING_CLUSTER_FILE for a second one\n`,
+    return reportFailure(
+      new ClusterError(
+        'KV_ERR_CLUSTER_RUNNING',
+        `a cluster is already running (pid ${existing.supervisorPid}: ${existing.servers.join(', ')}); ` +
+          `stop it with Ctrl-C in its terminal or \`kill ${existing.supervisorPid}\`, or set KVRING_CLUSTER_FILE for a second one`,
+      ),
+      'cluster',
     );
-    return 1;
   }
 
   mkdirSync(settings.dir, { recursive: true });
@@ -199,11 +239,12 @@ async function main(): Promise<number> {
     await Promise.all(running.map((s) => s.stop()));
     watchdog.disarm();
     const reason = (started[failedIndex] as PromiseRejectedResult).reason as Error;
-    process.stderr.write(
-      `cluster: server on port ${ports[failedIndex]} failed to start; stopped the others.\n${reason.message.trim()}\n` +
-        `last lines of ${relative(cwd, logFiles[failedIndex]!)}:\n${logTail(logFiles[failedIndex]!)}\n`,
+    const code = reportFailure(
+      new ClusterError('KV_ERR_CLUSTER_START', `server on port ${ports[failedIndex]} failed to start (${reason.message.trim()}); the others were stopped; its log follows`),
+      'cluster',
     );
-    return 1;
+    process.stderr.write(`last lines of ${relative(cwd, logFiles[failedIndex]!)}:\n${logTail(logFiles[failedIndex]!)}\n`);
+    return code;
   }
   const servers = started.map((r) => (r as PromiseFulfilledResult<RunningServer>).value);
   const statuses: ServerStatus[] = servers.map((server, i) => ({ server, logFile: logFiles[i]!, keys: null, state: 'up', exit: null }));

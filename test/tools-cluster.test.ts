@@ -176,7 +176,7 @@ test('a server that cannot start (port taken): the others are stopped, exit 1 wi
     { cwd: workDir, env, reject: false, timeout: 30_000 },
   );
   assert.equal(r.exitCode, 1);
-  assert.match(String(r.stderr), new RegExp(`server on port ${basePort + 1} failed to start; stopped the others`));
+  assert.match(String(r.stderr), new RegExp(`kvring cluster: KV_ERR_CLUSTER_START: server on port ${basePort + 1} failed to start .*the others were stopped`));
   assert.match(String(r.stderr), /already in use/);
   assert.equal(await refused(basePort), true, 'the server that did start must have been stopped');
   assert.equal(existsSync(clusterFile), false);
@@ -184,6 +184,6 @@ test('a server that cannot start (port taken): the others are stopped, exit 1 wi
 
 test('bad flags are refused before anything starts', { timeout: 30_000 }, async () => {
   const r = await execa(process.execPath, [CLUSTER_JS, '--num-servers', '0'], { cwd: workDir, env, reject: false, timeout: 20_000 });
-  assert.notEqual(r.exitCode, 0);
-  assert.match(String(r.stderr), /--num-servers must be a whole number from 1 to 100/);
+  assert.equal(r.exitCode, 2, 'a usage error exits 2, as in every tool');
+  assert.equal(String(r.stderr).trim(), 'kvring cluster: KV_ERR_CLUSTER_USAGE: --num_servers must be a whole number from 1 to 100, got 0', 'one line');
 });
