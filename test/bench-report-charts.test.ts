@@ -8,6 +8,7 @@ import { writeReports } from '../bench/report/render.js';
 import { formatOpsTick, intervalWords, latencyThroughputData, percentileData, percentileGrid, scalingData, timelineData } from '../bench/report/chart-data.js';
 import { brokenLine } from '../bench/report/chart-timeline.js';
 import { opsTickLabel } from '../bench/report/chart-kit.js';
+import { overlaps, placeLabels, type Box } from '../bench/report/label-layout.js';
 import { serverCountColor, shade } from '../bench/report/colors.js';
 import { configRows, renderIndexHtml, summarizeCauses } from '../bench/report/html.js';
 import { makeRunResult } from './helpers/results-fixture.js';
@@ -219,4 +220,27 @@ test('the configuration shows --max_error_rate and --load_levels in their flags\
   assert.equal(rows.get('label'), 'x');
   const html = renderIndexHtml(makeRunResult({ serverCounts: [1], workloads: ['get'], fractions: [0.5] }), []);
   assert.match(html, /<th>maxErrorRate \(--max_error_rate\)<\/th><td>1% \(stored as 0\.01\)<\/td>/);
+});
+
+test('scaling labels: labels of points at the same place are spread so that none covers another label or a point', () => {
+  const area: Box = { x: 0, y: 0, width: 1000, height: 600 };
+  // Three workloads with the same throughput at each of four server counts: twelve labels on four spots.
+  const anchors = [100, 400, 700, 950].flatMap((x, i) => [0, 1, 2].map(() => ({ anchorX: x, anchorY: 500 - i * 120, width: 140, height: 15, clearancePx: 10 })));
+  const points: Box[] = anchors.map((a) => ({ x: a.anchorX - 8, y: a.anchorY - 8, width: 16, height: 16 }));
+  const boxes = placeLabels(anchors, points, area);
+  assert.equal(boxes.length, anchors.length);
+  for (let i = 0; i < boxes.length; i++) {
+    const b = boxes[i]!;
+    assert.ok(b.x >= 0 && b.y >= 0 && b.x + b.width <= 1000 && b.y + b.height <= 600, `label ${i} inside the plot`);
+    for (const p of points) assert.ok(!overlaps(b, p, 0), `label ${i} covers no point`);
+    for (let j = 0; j < i; j++) assert.ok(!overlaps(b, boxes[j]!), `labels ${j} and ${i} do not overlap`);
+    const a = anchors[i]!;
+    const dx = Math.max(b.x - a.anchorX, 0, a.anchorX - (b.x + b.width));
+    const dy = Math.max(b.y - a.anchorY, 0, a.anchorY - (b.y + b.height));
+    assert.ok(Math.hypot(dx, dy) < 50, `label ${i} stays near its point`);
+  }
+  const lone = placeLabels([{ anchorX: 500, anchorY: 300, width: 60, height: 15, clearancePx: 10 }], [], area)[0]!;
+  assert.deepEqual(lone, { x: 470, y: 275, width: 60, height: 15 }, 'a label with room goes centred above its point');
+  const atTop = placeLabels([{ anchorX: 500, anchorY: 5, width: 60, height: 15, clearancePx: 10 }], [], area)[0]!;
+  assert.equal(atTop.y, 15, 'below when there is no room above');
 });

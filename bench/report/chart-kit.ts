@@ -4,6 +4,7 @@
 // reads results or files.
 
 import { createCanvas } from '@napi-rs/canvas';
+import { drawPoint } from 'chart.js/helpers';
 import { Chart, registerables, type ChartConfiguration, type ChartDataset, type LegendItem, type Plugin, type PointStyle, type ScriptableContext, type Scale } from 'chart.js';
 import { BACKGROUND, ERROR_RED, GRID, SLO_COLOR, TEXT, serverCountColor, shade, withAlpha } from './colors.js';
 import {
@@ -232,9 +233,54 @@ export function axisTitle(text: string, color?: string): { display: true; text: 
   return color === undefined ? { display: true, text, font: { size: 15 } } : { display: true, text, font: { size: 15 }, color };
 }
 
-/** The legend above the plot, with our own entries (Chart.js's default drops dashes and shapes). */
-export function topLegend(items: LegendItem[]): NonNullable<ChartOptions['plugins']>['legend'] {
-  return { position: 'top', labels: { usePointStyle: true, generateLabels: () => items, padding: 14 } };
+/**
+ * The legend above the plot, with our own entries (Chart.js's default drops dashes and shapes).
+ * `sampleWidthPx`: room for each entry's sample when the entries are legendSample() pictures.
+ */
+export function topLegend(items: LegendItem[], sampleWidthPx?: number): NonNullable<ChartOptions['plugins']>['legend'] {
+  return { position: 'top', labels: { usePointStyle: true, generateLabels: () => items, padding: 14, ...(sampleWidthPx === undefined ? {} : { pointStyleWidth: sampleWidthPx }) } };
+}
+
+export interface SampleStyle {
+  /** A line through the sample, in this colour and dash; none when absent. */
+  line?: { color: string; dash: number[]; widthPx: number };
+  /** A marker in the middle, drawn as the chart draws its points. */
+  point?: { style: PointStyle; radiusPx: number; fill: string; stroke: string; borderPx: number };
+}
+
+/** Width of a legendSample picture (pass it to topLegend as sampleWidthPx). */
+export const SAMPLE_WIDTH_PX = 40;
+
+/**
+ * A legend entry's sample as a small picture: a stretch of the line in its dash with the point
+ * marker on it. Chart.js legends show either a line style or a point shape, never both, and a
+ * reader needs both to tell which line is which workload.
+ */
+export function legendSample(style: SampleStyle, heightPx = 16): PointStyle {
+  const canvas = createCanvas(SAMPLE_WIDTH_PX, heightPx);
+  const ctx = canvas.getContext('2d');
+  const mid = heightPx / 2;
+  if (style.line) {
+    ctx.strokeStyle = style.line.color;
+    ctx.lineWidth = style.line.widthPx;
+    ctx.setLineDash(style.line.dash);
+    ctx.beginPath();
+    ctx.moveTo(1, mid);
+    ctx.lineTo(SAMPLE_WIDTH_PX - 1, mid);
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
+  if (style.point) {
+    ctx.fillStyle = style.point.fill;
+    ctx.strokeStyle = style.point.stroke;
+    ctx.lineWidth = style.point.borderPx;
+    // Chart.js's own marker drawing, so the sample matches the plot exactly.
+    // Alone, the marker sits at the right, next to its text; on a line, in the middle of it.
+    const x = style.line ? SAMPLE_WIDTH_PX / 2 : SAMPLE_WIDTH_PX - style.point.radiusPx - style.point.borderPx - 2;
+    drawPoint(ctx as unknown as Parameters<typeof drawPoint>[0], { pointStyle: style.point.style, radius: style.point.radiusPx, borderWidth: style.point.borderPx }, x, mid);
+  }
+  // @napi-rs/canvas reports itself as an HTMLCanvasElement, which Chart.js draws as an image.
+  return canvas as unknown as PointStyle;
 }
 
 /** Achieved throughput from 0 to just past `maxOpsPerSec`, at a readable number. */
