@@ -63,26 +63,34 @@ function configValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** A fraction as the percentage a flag takes: 0.01 → "1%", 0.255 → "25.5%". */
-function percentOf(fraction: number): string {
-  return `${Number((fraction * 100).toPrecision(6))}%`;
+/** A fraction as the percentage a flag takes: 0.01 → 1, 0.255 → 25.5. */
+function percentOf(fraction: number): number {
+  return Number((fraction * 100).toPrecision(6));
+}
+
+/** Percentages a setting stores as fractions: one number, or a list (null when it is neither). */
+function percents(value: unknown): number[] | null {
+  if (typeof value === 'number') return [percentOf(value)];
+  if (Array.isArray(value) && value.length > 0 && value.every((x) => typeof x === 'number')) return value.map((x: number) => percentOf(x));
+  return null;
 }
 
 /**
  * Settings that results.json stores in another unit than their flag takes, shown in the flag's:
  * --max_error_rate and --load_levels are percentages on the command line, fractions in the file.
  */
-const CONFIG_IN_FLAG_UNITS: Record<string, { flag: string; show: (value: unknown) => string | null }> = {
-  maxErrorRate: { flag: 'max_error_rate', show: (v) => (typeof v === 'number' ? percentOf(v) : null) },
-  loadLevels: { flag: 'load_levels', show: (v) => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? v.map((x: number) => percentOf(x)).join(', ') : null) },
-};
+const PERCENT_FLAGS: Record<string, string> = { maxErrorRate: 'max_error_rate', loadLevels: 'load_levels' };
 
-/** The configuration table's rows: every setting as results.json names it, in its flag's unit where they differ. */
+/**
+ * The configuration table's rows: every setting as results.json names it, in its flag's unit where
+ * they differ, with the flag as it would be typed ("1% (--max_error_rate 1; stored as 0.01)").
+ */
 export function configRows(config: Record<string, unknown>): [string, string][] {
   return Object.entries(config).map(([key, value]) => {
-    const unit = CONFIG_IN_FLAG_UNITS[key];
-    const shown = unit?.show(value) ?? null;
-    return shown === null ? [key, configValue(value)] : [`${key} (--${unit!.flag})`, `${shown} (stored as ${configValue(value)})`];
+    const flag = PERCENT_FLAGS[key];
+    const pct = flag === undefined ? null : percents(value);
+    if (pct === null) return [key, configValue(value)];
+    return [key, `${pct.map((p) => `${p}%`).join(', ')} (--${flag} ${pct.join(',')}; stored as ${configValue(value)})`];
   });
 }
 
