@@ -11,6 +11,8 @@ import { randomBytes } from 'node:crypto';
 import yargs from 'yargs';
 import { KvCluster } from '../client/cluster.js';
 import { resolveServers } from '../client/servers-file.js';
+import { reportFailure } from '../cli/main.js';
+import { KvError } from '../errors/kv-error.js';
 
 interface ThreadConfig {
   threadIndex: number;
@@ -158,6 +160,16 @@ function formatTable(results: readonly ThreadResult[], wallMs: number): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
+/** A flag the tool cannot run with; exit code 2 as every tool's usage error. */
+class MultithreadedUsageError extends KvError {
+  readonly code = 'KV_ERR_MULTITHREADED_USAGE';
+  readonly exitCode = 2;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, '; ');
+}
+
 async function main(): Promise<number> {
   let exitCode = 0;
   const parsed = await yargs(process.argv.slice(2))
@@ -179,8 +191,7 @@ async function main(): Promise<number> {
       return true;
     })
     .fail((message: string | undefined, err: Error | undefined) => {
-      process.stderr.write(`error: ${message ?? err?.message}\nRun with --help for the options.\n`);
-      exitCode = 2;
+      exitCode = reportFailure(new MultithreadedUsageError(`${oneLine(message ?? err?.message ?? 'bad arguments')} (see npm run multithreaded-client -- --help)`), 'multithreaded-client');
     })
     .strict()
     .help()
@@ -194,7 +205,7 @@ async function main(): Promise<number> {
   try {
     servers = resolveServers(parsed.servers).servers;
   } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
+    reportFailure(err, 'multithreaded-client');
     return 3;
   }
   const runId = randomBytes(4).toString('hex');
