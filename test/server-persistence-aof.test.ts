@@ -183,6 +183,29 @@ test('everysec and no: every batch of a turn is released after one write(2) of t
   }
 });
 
+test('everysec: one fsync per request, even while writes keep landing during it (they wait for the next request)', async () => {
+  const dir = await tempDir();
+  const log = await newLog(dir, 'everysec');
+  const before = log.stats.fsyncs;
+  log.append(['SET', 'k', 'v'], 3);
+  await log.flushForAck();
+  log.requestFsync();
+  // A write every turn while that fsync runs, and 50 turns after it ended.
+  let turnsAfter = 0;
+  for (let i = 0; turnsAfter < 50; i++) {
+    if (log.stats.fsyncs > before) turnsAfter++;
+    log.append(['SET', `k${i}`, 'v'.repeat(100)], 3);
+    await log.flushForAck();
+  }
+  // Let the pump go idle (retryNow runs it and resolves when it stops): had it kept fsyncing for
+  // the writes that landed meanwhile, it would fsync once more now.
+  await log.retryNow();
+  assert.equal(log.stats.fsyncs - before, 1, 'the fsync covered what was written when it started; later writes wait for the next request');
+  assert.ok(log.durableOffset > 0 && log.durableOffset < log.appendedBytes);
+  assert.ok(await log.close());
+  assert.equal(log.durableOffset, log.appendedBytes, 'closing fsyncs the rest');
+});
+
 test('everysec: a batch without writes waits while other batches\' writes are not yet written (a reply could show them), and not when nothing is pending', async () => {
   const dir = await tempDir();
   const log = await newLog(dir, 'everysec');

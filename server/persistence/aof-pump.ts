@@ -5,6 +5,7 @@ import { logFileName } from './data-files.js';
 import { PersistenceError, describeError } from './errors.js';
 import { fsyncDir, writeFullySync, writeFully, writevFully } from './fs-durable.js';
 import { LOG_FILE_HEADER, LOG_FILE_HEADER_BYTES } from './log-format.js';
+import { UnsyncedBytes } from './unsynced-bytes.js';
 
 // The append-only log's file side: everything that touches the log files, in order. Queued
 // segments are written on the thread pool ("the pump": one step at a time, so rotation, retries
@@ -55,7 +56,7 @@ export class LogPump {
   readonly stats = { writes: 0, fsyncs: 0, writeErrors: 0, lastWriteStatus: 'ok' as 'ok' | 'err', lastError: '' };
   private readonly queued: Segment[] = [];
   /** Written but not yet fsynced; kept (except with fsync "no") to rewrite after a failed fsync. */
-  private unsynced: Segment[] = [];
+  private readonly unsynced = new UnsyncedBytes();
   private file: OpenLog | null = null;
   private active = false;
   private running: Promise<void> = Promise.resolve();
@@ -120,7 +121,7 @@ export class LogPump {
     }
     file.writtenBytes += bytes.length;
     this.stats.writes++;
-    if (this.options.fsync === 'everysec') this.unsynced.push({ gen: file.gen, bytes: Buffer.from(bytes), endOffset });
+    if (this.options.fsync === 'everysec') this.unsynced.add(file.gen, bytes, endOffset);
     this.writtenOffset = endOffset;
     this.options.onProgress();
   }
@@ -197,7 +198,10 @@ export class LogPump {
         // fsync before writing what arrived meanwhile: writing first would let a steady stream of
         // writes postpone the fsync, and every acknowledgement, indefinitely. This way each fsync
         // covers one write of everything that accumulated during the previous one (group commit).
-        if (this.fsyncWanted && this.file !== null && this.file.writtenBytes > this.file.durableBytes) {
+        // One fsync per request: direct writes keep landing while it runs, and fsyncing again for
+        // them would turn "once a second" into "all the time". Closing syncs until nothing is left.
+        if ((this.fsyncWanted || this.closed) && this.file !== null && this.file.writtenBytes > this.file.durableBytes) {
+          this.fsyncWanted = false;
           await this.syncFile();
           continue;
         }
@@ -249,7 +253,7 @@ export class LogPump {
     this.writtenOffset = Math.max(this.writtenOffset, segments[n - 1]!.endOffset);
     if (total > 0) {
       this.stats.writes++;
-      if (this.options.fsync !== 'no') for (const s of segments) this.unsynced.push(s);
+      if (this.options.fsync !== 'no') for (const s of segments) if (s.bytes.length > 0) this.unsynced.add(s.gen, s.bytes, s.endOffset);
       if (this.options.fsync === 'always') this.fsyncWanted = true;
     }
     this.options.onProgress();
@@ -290,7 +294,7 @@ export class LogPump {
     const fileTarget = file.writtenBytes;
     const target = this.writtenOffset;
     // Direct writes may land while the fsync runs: only segments written before it count as synced.
-    const coveredSegments = this.unsynced.length;
+    const coveredWrites = this.unsynced.count;
     try {
       await file.fh.datasync();
     } catch (err) {
@@ -299,15 +303,14 @@ export class LogPump {
       if (this.options.fsync !== 'no') {
         file.needsTruncate = true;
         file.writtenBytes = file.durableBytes;
-        this.queued.unshift(...this.unsynced);
-        this.unsynced = [];
+        this.queued.unshift(...this.unsynced.takeAll());
         this.writtenOffset = this.durableOffset;
       }
       throw err;
     }
     this.stats.fsyncs++;
     file.durableBytes = Math.max(file.durableBytes, fileTarget);
-    this.unsynced.splice(0, coveredSegments);
+    this.unsynced.dropFirst(coveredWrites);
     if (target > this.durableOffset) this.durableOffset = target;
     this.options.onProgress();
   }
@@ -315,8 +318,7 @@ export class LogPump {
   private async processDrop(): Promise<void> {
     const below = this.dropBelowGen;
     this.dropBelowGen = 0;
-    let covered = -1;
-    while (this.unsynced.length > 0 && this.unsynced[0]!.gen < below) covered = this.unsynced.shift()!.endOffset;
+    let covered = this.unsynced.dropBelow(below);
     while (this.queued.length > 0 && this.queued[0]!.gen < below) covered = this.queued.shift()!.endOffset;
     if (covered > this.writtenOffset) this.writtenOffset = covered;
     if (covered > this.durableOffset) this.durableOffset = covered;
