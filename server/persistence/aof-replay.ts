@@ -42,7 +42,7 @@ export interface LogReplayResult {
 }
 
 export interface LogReplayOptions {
-  /** Read size for version 1; the decoder carries records across reads. */
+  /** Read size (a version 2 block larger than it is read whole). */
   chunkBytes?: number;
 }
 
@@ -81,7 +81,7 @@ export async function replayLog(path: string, apply: ApplyRecord, options: LogRe
       outcome = await replayV1(fh, fileBytes, apply, options.chunkBytes ?? 1024 * 1024);
     } else if (start.kind === 'v2') {
       formatVersion = 2;
-      outcome = await replayV2(fh, fileBytes, apply);
+      outcome = await replayV2(fh, fileBytes, apply, options.chunkBytes ?? 1024 * 1024);
     } else if (start.kind === 'torn-header') {
       outcome = { records: 0, validBytes: 0, tornTail: { offsetBytes: 0, droppedBytes: fileBytes, zeroFilled: false }, damage: null };
     } else {
@@ -97,9 +97,8 @@ export async function replayLog(path: string, apply: ApplyRecord, options: LogRe
 }
 
 /** Version 2: checksummed blocks after the file header. */
-async function replayV2(fh: FileHandle, fileBytes: number, apply: ApplyRecord): Promise<Outcome> {
-  const header = Buffer.alloc(LOG_BLOCK_HEADER_BYTES);
-  let payloadBuf = Buffer.allocUnsafe(1024 * 1024);
+async function replayV2(fh: FileHandle, fileBytes: number, apply: ApplyRecord, chunkBytes: number): Promise<Outcome> {
+  const file = new FileWindow(fh, fileBytes, chunkBytes);
   const args: string[] = [];
   let records = 0;
   let pos = LOG_FILE_HEADER_BYTES;
@@ -115,15 +114,12 @@ async function replayV2(fh: FileHandle, fileBytes: number, apply: ApplyRecord): 
   };
   while (pos < fileBytes) {
     if (fileBytes - pos < LOG_BLOCK_HEADER_BYTES) return torn((await zeroTailStart(fh, fileBytes)) <= pos);
-    await readFully(fh, header, pos);
-    const block = decodeBlockHeader(header);
+    const block = decodeBlockHeader(await file.view(pos, LOG_BLOCK_HEADER_BYTES));
     if (typeof block === 'string') return failed(block, pos + LOG_BLOCK_HEADER_BYTES);
     const payloadStart = pos + LOG_BLOCK_HEADER_BYTES;
     const blockEnd = payloadStart + block.payloadBytes;
     if (blockEnd > fileBytes) return torn(false);
-    if (payloadBuf.length < block.payloadBytes) payloadBuf = Buffer.allocUnsafe(block.payloadBytes);
-    const payload = payloadBuf.subarray(0, block.payloadBytes);
-    await readFully(fh, payload, payloadStart);
+    const payload = await file.view(payloadStart, block.payloadBytes);
     if (!payloadMatches(payload, block)) return failed('checksum mismatch in a block', blockEnd);
     // A fresh decoder per block: it parses the payload in place and no state crosses blocks.
     const decoder = new RequestDecoder(REPLAY_LIMITS);
@@ -150,6 +146,37 @@ async function replayV2(fh: FileHandle, fileBytes: number, apply: ApplyRecord): 
     pos = blockEnd;
   }
   return { records, validBytes: pos, tornTail: null, damage: null };
+}
+
+/**
+ * Sequential reads of a file in large chunks: blocks are often small (one event-loop turn's
+ * writes), and a read per block header and payload would cost two thread-pool round trips each.
+ */
+class FileWindow {
+  private buf: Buffer;
+  /** File offset of buf[0], and how many bytes of buf are valid. */
+  private start = 0;
+  private filled = 0;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly fileBytes: number,
+    private readonly chunkBytes: number,
+  ) {
+    this.buf = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(1, fileBytes)));
+  }
+
+  /** File bytes [position, position + length), which must exist; valid until the next call. */
+  async view(position: number, length: number): Promise<Buffer> {
+    if (position < this.start || position + length > this.start + this.filled) {
+      const want = Math.min(this.fileBytes - position, Math.max(this.chunkBytes, length));
+      if (this.buf.length < want) this.buf = Buffer.allocUnsafe(want);
+      await readFully(this.fh, this.buf.subarray(0, want), position);
+      this.start = position;
+      this.filled = want;
+    }
+    return this.buf.subarray(position - this.start, position - this.start + length);
+  }
 }
 
 /** Version 1: RESP commands from byte 0, no checksums (files written before issue 12). */
