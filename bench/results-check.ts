@@ -105,6 +105,7 @@ function checkStep(p: Problems, path: string, step: unknown): void {
   if (step.maxQueued !== undefined) checkNumber(p, `${path}.maxQueued`, step.maxQueued, { min: 0, integer: true });
   if (step.serverCpuUsPerRequest !== undefined) checkNumber(p, `${path}.serverCpuUsPerRequest`, step.serverCpuUsPerRequest, { min: 0, nullable: true });
   if (step.stealFraction !== undefined) checkNumber(p, `${path}.stealFraction`, step.stealFraction, { min: 0, nullable: true });
+  if (step.partial !== undefined && typeof step.partial !== 'boolean') p.push(`${path}.partial: expected a boolean`);
   if (step.otherCpuFraction !== undefined) checkNumber(p, `${path}.otherCpuFraction`, step.otherCpuFraction, { min: 0, nullable: true });
   checkOperation(p, `${path}.total`, step.total);
   if (!isRecord(step.operations)) {

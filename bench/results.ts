@@ -183,6 +183,11 @@ export interface StepResult {
    * steal does not show. null when unknown (not Linux); absent in older results.
    */
   otherCpuFraction?: number | null;
+  /**
+   * The step was cut short (Ctrl-C / SIGTERM): it ran durationSec, not the planned time, so its
+   * throughput and tail are not those of a full step. Absent (false) in whole steps and older files.
+   */
+  partial?: boolean;
   client: ClientBoundVerdict;
 }
 

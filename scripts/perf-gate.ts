@@ -239,7 +239,7 @@ export async function runPerfGate(args: string[]): Promise<number> {
     const code = compared.exitCode;
 
     if (plan.report) {
-      const rendered = await run('report', process.execPath, [join(candidate.dir, REPORT_JS), join(plan.outDir, 'candidate', 'latest'), '--self_contained'], candidate.dir);
+      const rendered = await run('report', process.execPath, [join(candidate.dir, REPORT_JS), join(plan.outDir, 'candidate', 'latest-run'), '--self_contained'], candidate.dir);
       // The charts are a convenience: their failure is reported, and the verdict stands.
       if (rendered.exitCode !== 0) progress(`the report of the last candidate run failed (exit ${rendered.exitCode}): ${rendered.stderr.slice(-500)}`);
     }

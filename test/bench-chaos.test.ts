@@ -99,7 +99,7 @@ test('a run with a kill -9 + restart and a SIGSTOP + SIGCONT completes: events, 
     40_000,
   );
   assert.equal(r.code, 0, r.stderr);
-  const result = JSON.parse(readFileSync(join(out, readlinkSync(join(out, 'latest')), 'results.json'), 'utf8')) as RunResult;
+  const result = JSON.parse(readFileSync(join(out, readlinkSync(join(out, 'latest-run')), 'results.json'), 'utf8')) as RunResult;
   assert.deepEqual(validateRunResult(result), []);
   const kinds = result.events.map((e) => e.kind);
   for (const k of ['chaos-kill', 'chaos-stop', 'chaos-restart', 'chaos-cont', 'node-down', 'node-up']) assert.ok(kinds.includes(k), `event ${k} in ${kinds.join(',')}`);

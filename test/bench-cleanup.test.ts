@@ -45,7 +45,7 @@ test('SIGINT in the middle of a run stops every server, removes their folders an
   assert.match(exit.stderr, /KV_ERR_BENCH_INTERRUPTED/);
   for (const s of servers) assert.equal(processExists(s.pid), false, `server ${s.pid} was stopped`);
   assert.deepEqual(readdirSync(tmp), [], 'no temporary folder is left');
-  const result = JSON.parse(readFileSync(join(out, readlinkSync(join(out, 'latest')), 'results.json'), 'utf8')) as RunResult;
+  const result = JSON.parse(readFileSync(join(out, readlinkSync(join(out, 'latest-run')), 'results.json'), 'utf8')) as RunResult;
   assert.equal(result.interrupted, true);
   assert.ok(result.steps.length >= 1 && result.steps.length < 6, `${result.steps.length} steps finished before the interrupt`);
 });

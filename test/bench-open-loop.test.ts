@@ -27,7 +27,7 @@ test('a 300 ms server stall shows in the corrected percentiles and not in servic
   assert.equal(await sendCommand(server.address, ['DEBUG', 'SLEEP', '0.3'], 5000), 'OK');
   const exit = await bench.exited;
   assert.equal(exit.code, 0, exit.stderr);
-  const result = JSON.parse(readFileSync(join(out, readlinkSync(join(out, 'latest')), 'results.json'), 'utf8')) as RunResult;
+  const result = JSON.parse(readFileSync(join(out, readlinkSync(join(out, 'latest-run')), 'results.json'), 'utf8')) as RunResult;
   assert.deepEqual(validateRunResult(result), []);
   const stalled = result.steps[1]!;
   // ~300 of ~2000 requests were due during the stall and waited for it: more than 1 % of them

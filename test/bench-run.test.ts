@@ -23,7 +23,7 @@ function scratch(): { out: string; tmp: string } {
 }
 
 function readResults(out: string): { result: RunResult; dir: string } {
-  const link = join(out, 'latest');
+  const link = join(out, 'latest-run');
   const dir = join(out, readlinkSync(link));
   return { result: JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResult, dir };
 }

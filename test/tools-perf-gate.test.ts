@@ -36,8 +36,8 @@ test('two rounds of the same build: runs alternate, compare judges, summary.md a
   assert.equal(r.code, 3, r.stdout + r.stderr);
   assert.match(r.stdout, /RESULT: UNTESTED/);
   assert.match(r.stderr, /round 1\/2: baseline\n.*round 1\/2: candidate\n.*round 2\/2: candidate\n.*round 2\/2: baseline/);
-  assert.deepEqual((await readdir(join(out, 'baseline'))).filter((n) => n !== 'latest').length, 2);
-  assert.deepEqual((await readdir(join(out, 'candidate'))).filter((n) => n !== 'latest').length, 2);
+  assert.deepEqual((await readdir(join(out, 'baseline'))).filter((n) => !n.startsWith('latest')).length, 2);
+  assert.deepEqual((await readdir(join(out, 'candidate'))).filter((n) => !n.startsWith('latest')).length, 2);
   const md = await readFile(join(out, 'summary.md'), 'utf8');
   assert.match(md, /^# kvring perf gate: candidate .* vs baseline /);
   assert.match(md, /2 alternating rounds of `bench --preset ci --trials 2 --mode closed --workloads put --step_duration 0\.1` per side/);
@@ -47,7 +47,7 @@ test('two rounds of the same build: runs alternate, compare judges, summary.md a
   assert.ok(appended.startsWith('# earlier step\n'), 'appends, never overwrites');
   assert.equal(appended.split('# kvring perf gate').length, 2, 'the summary appears once (compare itself does not add a second)');
   // The last candidate run's report is one self-contained file for the artifact.
-  const html = await readFile(join(out, 'candidate', 'latest', 'index.html'), 'utf8');
+  const html = await readFile(join(out, 'candidate', 'latest-run', 'index.html'), 'utf8');
   assert.match(html, /<img src="data:image\/png;base64,/);
 });
 

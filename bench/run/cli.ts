@@ -8,6 +8,7 @@ import { BenchError, InterruptedError } from '../errors.js';
 import { runBench } from './run.js';
 import { reportFailure } from '../../cli/main.js';
 import { formatSummary } from './summary.js';
+import { join } from 'node:path';
 
 async function main(): Promise<number> {
   let parsed;
@@ -41,6 +42,11 @@ async function main(): Promise<number> {
     if (outcome.result !== null) {
       if (config.json) process.stdout.write(`${JSON.stringify(outcome.result)}\n`);
       else if (!config.quiet) process.stdout.write(`\n${formatSummary(outcome.result, outcome.runDir)}\n`);
+      // Where to look next: on stderr with --json (stdout is the JSON), else after the summary.
+      if (outcome.runDir !== null && !config.quiet) {
+        const where = reportLocation(outcome.runDir, outcome.reported, config.outDir);
+        (config.json ? process.stderr : process.stdout).write(`${where}\n`);
+      }
     }
     if (outcome.failure !== null) return report(outcome.failure);
     return 0;
@@ -51,6 +57,12 @@ async function main(): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The run's closing lines: where its report is, or how to draw one. */
+export function reportLocation(runDir: string, reported: boolean, outDir: string): string {
+  if (reported) return `Report: ${runDir}/index.html (also ${join(outDir, 'latest', 'index.html')})`;
+  return `No report was drawn (--no-charts): draw one with npm run report -- ${runDir}`;
 }
 
 function report(err: unknown): number {

@@ -141,6 +141,7 @@ export function mergeWorkerReports(ctx: StepContext, reports: readonly WorkerSte
     serverCpuUsPerRequest: ctx.serverCpuUs === null || requests === 0 ? null : Math.round((ctx.serverCpuUs / requests) * 1000) / 1000,
     stealFraction: ctx.stealFraction === null ? null : Math.round(ctx.stealFraction * 10_000) / 10_000,
     otherCpuFraction: ctx.otherCpuFraction === null ? null : Math.round(ctx.otherCpuFraction * 10_000) / 10_000,
+    ...(reports.some((r) => r.aborted) ? { partial: true } : {}),
     client,
   };
   return { step, histograms };

@@ -48,9 +48,9 @@ export async function writeRunFiles(runDir: string, result: RunResult, histogram
   return written;
 }
 
-/** Points <outDir>/latest at the run folder (a relative symlink, replaced atomically). */
-export async function linkLatest(outDir: string, runDir: string): Promise<void> {
-  const link = join(outDir, 'latest');
+/** Points <outDir>/<name> (default "latest") at the run folder (a relative symlink, replaced atomically). */
+export async function linkLatest(outDir: string, runDir: string, name = 'latest'): Promise<void> {
+  const link = join(outDir, name);
   const temp = join(outDir, `.latest-${process.pid}`);
   await rm(temp, { force: true });
   await symlink(basename(runDir), temp);

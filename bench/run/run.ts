@@ -20,6 +20,8 @@ import { startTargets, TargetSet } from './targets.js';
 export interface RunOutcome {
   result: RunResult | null;
   runDir: string | null;
+  /** index.html was written into runDir (and reports/latest points there). */
+  reported: boolean;
   /** Set when the run must exit non-zero although it produced results (error rate, interrupt). */
   failure: Error | null;
 }
@@ -114,18 +116,23 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
   };
   const runDir = await createRunDir(config.outDir, startedAt, config.label);
   await writeRunFiles(runDir, result, outcome.histograms);
-  await linkLatest(config.outDir, runDir);
+  let reported = false;
   if (config.charts) {
     try {
       await writeReports(result, runDir);
+      reported = true;
     } catch (err) {
       // Charts are a view of results.json, which is already safe on disk: warn, don't fail the run.
       progress.note(`warning: charts were not written (${(err as Error).message}); the results are in ${runDir}/results.json — rerun: npm run report -- ${runDir}`);
     }
   }
+  // reports/latest is where a user looks for the last report: it moves only to a run that has one;
+  // reports/latest-run is the last run whatever it wrote (scripts that render later read it).
+  await linkLatest(config.outDir, runDir, 'latest-run');
+  if (reported) await linkLatest(config.outDir, runDir);
 
   // Failures are reported only now, with the partial results already safe on disk.
-  return { result, runDir, failure: outcome.failure ?? (outcome.interrupted ? new InterruptedError('a signal') : errorRateFailure(result, config, runDir)) };
+  return { result, runDir, reported, failure: outcome.failure ?? (outcome.interrupted ? new InterruptedError('a signal') : errorRateFailure(result, config, runDir)) };
 }
 
 /** The run's failure when more requests failed than --max_error_rate allows, else null. */

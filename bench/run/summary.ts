@@ -70,11 +70,13 @@ export function formatSummary(result: RunResult, runDir: string | null): string 
     fmtUs(s.total.latency.maxUs),
     fmtUs(s.total.serviceTime.p99Us),
     totalErrors(s.errors) === 0 ? '0' : `${totalErrors(s.errors)} (${(s.errorRate * 100).toFixed(2)}%)`,
-    s.client.clientBound ? 'client_bound' : '',
+    [s.partial === true ? 'partial' : '', s.client.clientBound ? 'client_bound' : ''].filter((x) => x !== '').join(' '),
   ]);
   out.push(table(['srv', 'workload', 'step', 'target/s', 'ops/s', 'cpu/req', 'p50', 'p99', 'p99.9', 'max', 'svc p99', 'errors', 'note'], rows));
   out.push('');
   out.push('Latency counts from each request\'s intended send time (coordinated omission corrected); "svc p99" from its actual send.');
+  const partial = result.steps.filter((s) => s.partial === true);
+  if (partial.length > 0) out.push(`partial: ${partial.map((s) => `step ${s.index}`).join(', ')} was cut short by the interrupt (${partial.map((s) => `${s.durationSec.toFixed(2)} s`).join(', ')} measured): not comparable with whole steps.`);
   if (result.steps.some((s) => typeof s.serverCpuUsPerRequest === 'number')) out.push('"cpu/req": CPU time the servers spent per request (all their threads, from /proc).');
 
   const stolen = result.steps.filter((s) => disturbedBySteal(s.stealFraction));
