@@ -20,6 +20,8 @@ export interface WorkerSettings {
   pipeline: number;
   timeoutMs: number;
   intervalMs: number;
+  /** --key_prefix: every key the worker writes starts with it (bench/key-names.ts). */
+  keyPrefix: string;
 }
 
 /** One measured step, as one worker runs it. */
@@ -95,6 +97,8 @@ export interface WorkerStepReport {
   /** Most requests waiting for a free connection slot at once. */
   maxBacklog: number;
   aborted: boolean;
+  /** The worker's next unused DELETE-namespace key number after the step (for --cleanup). */
+  deleteCursor: number;
   /** Time this worker's thread ran during the step, ms; null where the kernel does not say. */
   threadCpuMs: number | null;
   /** Time this worker's thread was ready to run but waited for a CPU, ms; null where unknown. */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createKeyGenerator, keyWidth, SequentialKeys, writeKey, ZipfianKeys } from '../bench/worker/keygen.js';
+import { createKeyGenerator, SequentialKeys, writeKey, ZipfianKeys } from '../bench/worker/keygen.js';
+import { keyWidth } from '../bench/key-names.js';
 import { deriveSeed, Prng } from '../bench/prng.js';
 import { ownKey } from '../bench/worker/request-generator.js';
 

@@ -74,6 +74,7 @@ function workerReport(worker: number, latencies: number[], servers: number, extr
     issued: latencies.length + 1,
     maxBacklog: 0,
     aborted: false,
+    deleteCursor: 0,
     threadCpuMs: 400,
     threadWaitMs: 5,
     ...extra,

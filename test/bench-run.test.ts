@@ -88,6 +88,22 @@ test('--servers measures servers that already run, and leaves them running', asy
   assert.equal(await sendCommand(server.address, ['PING'], 2000), 'PONG');
 });
 
+test('against --servers the run says what it will write, keeps to --key_prefix, and --cleanup deletes it all', async () => {
+  const { out } = scratch();
+  const server = await spawnServer({ args: ['--snapshot-interval', '0', '--log-level', 'warn'] });
+  after(() => server.stop());
+  assert.equal(await sendCommand(server.address, ['SET', 'users:1', 'alice'], 2000), 'OK');
+  const r = await runBenchCli([
+    '--servers', server.address, '--workloads', 'put,get,delete', '--key_prefix', 'bench1:', '--cleanup', '--load_levels', '50',
+    '--step_duration', '0.3', '--key_space', '300', '--connections', '2', '--out', out, '--no-charts', '--quiet',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`note: this run writes into ${server.address.replace(/\./g, '\\.')}: up to 300 keys bench1:000 … bench1:299 and DELETE keys bench1:del:0:…; --cleanup deletes them at the end`));
+  assert.match(r.stderr, /cleanup: deleted \d+ of the \d+ key names this run may have written/);
+  assert.equal(await sendCommand(server.address, ['DBSIZE'], 2000), 1, 'only the key that was there before is left');
+  assert.deepEqual(await sendCommand(server.address, ['GET', 'users:1'], 2000), Buffer.from('alice'));
+});
+
 test('--verify finds no violation against a correct server, and --json prints the result on stdout', async () => {
   const { out, tmp } = scratch();
   const r = await runBenchCli(

@@ -10,6 +10,7 @@ import { canonicalAddress } from '../../protocol/address.js';
 import type { LoadMode, TargetKind } from '../results.js';
 import { parseSlo, type SloObjective } from '../analysis/slo.js';
 import type { PlacementMode } from './placement.js';
+import { DEFAULT_KEY_PREFIX, MAX_KEY_PREFIX_BYTES } from '../key-names.js';
 import { KEY_DISTRIBUTIONS, parseWorkload, PRESET_NAMES, type KeyDistribution, type Workload } from '../workload.js';
 
 type OptionSpec = FlagSpec & { group: string };
@@ -36,6 +37,8 @@ export const OPTION_SPECS = {
   workloads: { type: 'string', default: 'put,get,delete', group: WORKLOAD, describe: `workloads measured one after another: put, get, delete, ${PRESET_NAMES.join(', ')}` },
   mix: { type: 'string', group: WORKLOAD, describe: 'measure one mixed workload instead: "get:90,put:10" (ops put, get, delete) or a preset a, b, c (YCSB A/B/C)' },
   key_space: { type: 'number', default: 100_000, group: WORKLOAD, describe: 'distinct keys (key:000000 …); GET and mixed workloads preload all of them' },
+  key_prefix: { type: 'string', default: DEFAULT_KEY_PREFIX, group: WORKLOAD, describe: 'every key the run writes starts with this (shared keys <prefix>000000 …, DELETE keys <prefix>del:<thread>:…): keeps a run apart from other data on --servers' },
+  cleanup: { type: 'boolean', default: false, group: WORKLOAD, describe: 'at the end, delete every key the run may have written (its key space and DELETE namespaces) from the servers: for runs against --servers that hold other data' },
   key_dist: { type: 'string', choices: [...KEY_DISTRIBUTIONS], default: 'uniform', group: WORKLOAD, describe: 'key popularity: uniform, zipfian (YCSB θ=0.99, key 0 hottest) or sequential (each thread sweeps its part)' },
   value_size: { type: 'string', default: '32', group: WORKLOAD, describe: 'PUT value bytes: fixed "32" or a uniform range "16-1024"' },
   seed: { type: 'number', default: 1, group: WORKLOAD, describe: 'seed of every key, operation and value-size sequence: the same seed replays the same requests' },
@@ -108,6 +111,8 @@ export interface BenchConfig {
   placement: PlacementMode;
   workloads: Workload[];
   keySpace: number;
+  keyPrefix: string;
+  cleanup: boolean;
   keyDist: KeyDistribution;
   valueSizeMin: number;
   valueSizeMax: number;
@@ -192,6 +197,13 @@ export function parseServerEntry(text: string): string {
   }
 }
 
+function parseKeyPrefix(text: string): string {
+  if (Buffer.byteLength(text) > MAX_KEY_PREFIX_BYTES || !/^[\x21-\x7e]*$/.test(text)) {
+    throw new BenchConfigError(`--key_prefix must be at most ${MAX_KEY_PREFIX_BYTES} printable ASCII characters without spaces, got "${text}"`);
+  }
+  return text;
+}
+
 function parseValueSize(text: string): [number, number] {
   const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(text);
   const min = m === null ? NaN : Number(m[1]);
@@ -260,6 +272,8 @@ export function toConfig(a: Argv): BenchConfig {
     placement: str('placement') as PlacementMode,
     workloads,
     keySpace,
+    keyPrefix: parseKeyPrefix(str('key_prefix')),
+    cleanup: a.cleanup === true,
     keyDist: str('key_dist') as KeyDistribution,
     valueSizeMin,
     valueSizeMax,

@@ -40,6 +40,8 @@ export interface PlanOutcome {
   interrupted: boolean;
   /** A failure that ended the run early (a worker crashed, a preload failed); the steps before it are kept. */
   failure: Error | null;
+  /** Per worker: its DELETE-namespace keys 0 … n-1 may exist on the servers (--cleanup deletes them). */
+  deleteCursors: number[];
 }
 
 /** Closed-loop DELETE steps preload this many keys per second of step when no probe is known yet. */
@@ -76,6 +78,7 @@ export class Coordinator {
       pipeline: config.pipeline,
       timeoutMs: config.timeoutMs,
       intervalMs: config.intervalMs,
+      keyPrefix: config.keyPrefix,
     }));
     c.pool = await WorkerPool.start(settings, (event) => {
       if (event.type === 'interval') c.timeline.add(event);
@@ -112,6 +115,7 @@ export class Coordinator {
     const histograms: StepHistograms[] = [];
     const events = this.events;
     const probes = new Map<string, number[]>();
+    const deleteCursors = new Array<number>(this.pool.size).fill(0);
     const bestRateByCount = new Map<number, number>();
     let preloadedFor: string | null = null;
     const onAbort = (): void => this.pool.broadcast({ type: 'abort' });
@@ -200,6 +204,7 @@ export class Coordinator {
           );
           steps.push(step);
           histograms.push(h);
+          for (const r of reports) deleteCursors[r.workerIndex] = Math.max(deleteCursors[r.workerIndex] ?? 0, r.deleteCursor);
           this.hooks.onStepDone?.(step);
           const disturbed = disturbedBySteal(step.stealFraction);
           if (disturbed && attempt < config.stealRetries && !signal.aborted) {
@@ -224,7 +229,7 @@ export class Coordinator {
       signal.removeEventListener('abort', onAbort);
     }
     events.sort((a, b) => a.tSec - b.tSec);
-    return { steps, intervals: this.timeline.points, events, histograms, interrupted: signal.aborted, failure };
+    return { steps, intervals: this.timeline.points, events, histograms, interrupted: signal.aborted, failure, deleteCursors };
   }
 
   /** Seconds since the coordinator started (the run's clock for events). */

@@ -16,6 +16,8 @@ import { canPin, pinProcess, readCpuBudget } from './cpu-budget.js';
 import { formatCpuList, planPlacement } from './placement.js';
 import { computeSlo } from '../analysis/slo.js';
 import { startTargets, TargetSet } from './targets.js';
+import { deleteKeys, keysOfRun } from './cleanup.js';
+import { deleteNamespace, sharedKeyName } from '../key-names.js';
 
 export interface RunOutcome {
   result: RunResult | null;
@@ -65,6 +67,8 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
       progress.note(`placement: generator on CPU ${formatCpuList(plan0.generatorCpus!)}, servers on ${plan0.serverCpus!.map((c) => formatCpuList(c)).join(', ')} (--placement off to let the scheduler decide)`);
     }
     if (set.kind !== 'external') progress.note(`starting ${config.numServers} ${set.kind} server(s)…`);
+    // Said even with --quiet: it concerns someone else's data.
+    else process.stderr.write(`${writesNote(config)}\n`);
     await startTargets(config, set);
     // Worker threads inherit the mask of the thread that starts them: pin before they exist.
     if (plan0.pinned) await pinProcess(process.pid, plan0.generatorCpus!);
@@ -92,6 +96,15 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     }
     progress.stop();
     await coordinator?.close();
+    if (config.cleanup && outcome !== null && set.addresses.length > 0) {
+      const keys = keysOfRun(config.keyPrefix, config.keySpace, outcome.deleteCursors);
+      try {
+        const removed = await deleteKeys(set.addresses, keys, Math.max(config.timeoutMs, 5000));
+        process.stderr.write(`cleanup: deleted ${removed} of the ${keys.length} key names this run may have written\n`);
+      } catch (err) {
+        process.stderr.write(`warning: cleanup did not finish (${(err as Error).message}); the run's keys start with "${config.keyPrefix}"\n`);
+      }
+    }
     await set.stop();
   }
 
@@ -159,4 +172,15 @@ async function decidePlacement(config: BenchConfig): Promise<PlacementRecord> {
     canPin: config.placement === 'auto' && serversStarted ? await canPin() : false,
   });
   return { mode: config.placement, cpus: budget.cpus, quotaCores: budget.quotaCores, ...plan };
+}
+
+/** What a run against someone's servers will write there, said before the first step. */
+function writesNote(config: BenchConfig): string {
+  const first = sharedKeyName(config.keyPrefix, 0, config.keySpace);
+  const last = sharedKeyName(config.keyPrefix, config.keySpace - 1, config.keySpace);
+  return (
+    `note: this run writes into ${config.servers.join(', ')}: up to ${config.keySpace} keys ${first} … ${last}` +
+    (config.workloads.some((w) => w.mix.delete > 0) ? ` and DELETE keys ${deleteNamespace(config.keyPrefix, 0)}…` : '') +
+    (config.cleanup ? '; --cleanup deletes them at the end' : '; add --cleanup to delete them at the end, --key_prefix to name them apart')
+  );
 }

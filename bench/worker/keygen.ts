@@ -118,8 +118,3 @@ export function writeKey(out: Uint8Array, prefix: Uint8Array, index: number, wid
   }
   return p + width;
 }
-
-/** Decimal digits needed for indexes below `count` (at least 1). */
-export function keyWidth(count: number): number {
-  return Math.max(1, String(Math.max(0, count - 1)).length);
-}

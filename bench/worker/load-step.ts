@@ -139,6 +139,7 @@ export class LoadStep implements ConnectionListener {
       issued: this.issued,
       maxBacklog: this.maxBacklog,
       aborted: this.aborted,
+      deleteCursor: this.env.deleteCursor.next,
     });
   }
 

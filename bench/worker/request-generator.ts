@@ -4,17 +4,10 @@
 
 import { deriveSeed, Prng } from '../prng.js';
 import type { StepSpec, WorkerSettings } from '../messages.js';
-import { createKeyGenerator, keyWidth, writeKey, type KeyGenerator } from './keygen.js';
+import { DELETE_KEY_WIDTH, deleteNamespace, keyWidth } from '../key-names.js';
+import { createKeyGenerator, writeKey, type KeyGenerator } from './keygen.js';
 import { OP_DELETE, OP_GET, OP_PUT } from './request-encoder.js';
 
-/** Key text of the shared key space: key:<zero-padded index>. */
-export const KEY_PREFIX = Buffer.from('key:');
-
-/** Key text of a worker's DELETE namespace: del:<worker>:<10-digit number>. */
-export function deletePrefix(workerIndex: number): Buffer {
-  return Buffer.from(`del:${workerIndex}:`);
-}
-export const DELETE_KEY_WIDTH = 10;
 
 /** A constant value buffer: PUTs send its first `size` bytes. */
 export function constantValue(size: number): Buffer {
@@ -43,6 +36,7 @@ export class RequestGenerator {
   private readonly opCut: Float64Array;
   private readonly keyView: Uint8Array;
   private readonly keyWidth: number;
+  private readonly keyPrefix: Buffer;
   private readonly deletePrefix: Buffer;
   private readonly deleteView: Uint8Array;
   private readonly sizeMin: number;
@@ -70,8 +64,9 @@ export class RequestGenerator {
     this.singleOp = present === 1 ? weights.findIndex((w) => w > 0) : -1;
     this.opCut = new Float64Array([weights[0]! / total, (weights[0]! + weights[1]!) / total, 1]);
     this.keyWidth = keyWidth(settings.keySpace);
-    this.keyView = this.keyBuf.subarray(0, KEY_PREFIX.length + this.keyWidth);
-    this.deletePrefix = deletePrefix(settings.workerIndex);
+    this.keyPrefix = Buffer.from(settings.keyPrefix);
+    this.keyView = this.keyBuf.subarray(0, this.keyPrefix.length + this.keyWidth);
+    this.deletePrefix = Buffer.from(deleteNamespace(settings.keyPrefix, settings.workerIndex));
     this.deleteView = this.keyBuf.subarray(0, this.deletePrefix.length + DELETE_KEY_WIDTH);
     this.sizeMin = settings.valueSizeMin;
     this.sizeSpan = settings.valueSizeMax - settings.valueSizeMin + 1;
@@ -94,7 +89,7 @@ export class RequestGenerator {
       this.keyLength = writeKey(this.keyBuf, this.deletePrefix, key, DELETE_KEY_WIDTH);
       return this.deleteView;
     }
-    this.keyLength = writeKey(this.keyBuf, KEY_PREFIX, key, this.keyWidth);
+    this.keyLength = writeKey(this.keyBuf, this.keyPrefix, key, this.keyWidth);
     return this.keyView;
   }
 

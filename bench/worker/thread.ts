@@ -6,11 +6,10 @@ import { Ring } from '../../client/ring.js';
 import { parseAddress } from '../../protocol/address.js';
 import { LoadConnection } from './load-connection.js';
 import { LoadStep, type StepEnvironment } from './load-step.js';
-import { DELETE_KEY_WIDTH, deletePrefix, KEY_PREFIX } from './request-generator.js';
+import { DELETE_KEY_WIDTH, deleteNamespace, keyWidth } from '../key-names.js';
 import { VerifyState } from './verify.js';
 import { createDelayMonitor } from './step-figures.js';
 import type { MainToWorker, StepSpec, WorkerSettings, WorkerToMain } from '../messages.js';
-import { keyWidth } from './keygen.js';
 import { deriveSeed } from '../prng.js';
 import { ServerHealth } from './server-health.js';
 import { preload } from './preload.js';
@@ -26,6 +25,8 @@ const pool = new Map<string, LoadConnection[]>();
 const rings = new Map<string, Ring>();
 const verify = settings.verify ? new VerifyState(settings.keySpace) : null;
 const deleteCursor = { next: 0 };
+/** End of the DELETE-namespace keys this worker has preloaded (some may be left when a step ends). */
+let deleteWrittenUpTo = 0;
 const delay = createDelayMonitor();
 let currentStep: LoadStep | null = null;
 let lastServersKey = '';
@@ -99,10 +100,11 @@ async function runStep(spec: StepSpec): Promise<void> {
   const conns = await connectionsFor(ring);
   if (spec.deleteOnly && spec.deleteKeys > 0) {
     const first = deleteCursor.next;
+    deleteWrittenUpTo = Math.max(deleteWrittenUpTo, first + spec.deleteKeys);
     await preload(
       ring,
       conns,
-      { count: spec.deleteKeys, keyAt: (i) => first + i, prefix: deletePrefix(settings.workerIndex), width: DELETE_KEY_WIDTH },
+      { count: spec.deleteKeys, keyAt: (i) => first + i, prefix: Buffer.from(deleteNamespace(settings.keyPrefix, settings.workerIndex)), width: DELETE_KEY_WIDTH },
       { sizeMin: settings.valueSizeMin, sizeMax: settings.valueSizeMax, seed: deriveSeed(settings.seed, settings.workerIndex, spec.stepIndex, 7) },
       null,
       Math.max(settings.timeoutMs * 5, 10_000),
@@ -113,7 +115,8 @@ async function runStep(spec: StepSpec): Promise<void> {
   currentStep = step;
   try {
     const report = await step.run();
-    post({ type: 'stepDone', report });
+    // Keys preloaded for DELETEs that the step did not get to still exist: --cleanup must know them.
+    post({ type: 'stepDone', report: { ...report, deleteCursor: Math.max(report.deleteCursor, deleteWrittenUpTo) } });
   } finally {
     currentStep = null;
   }
@@ -129,7 +132,7 @@ async function runPreload(requestId: number, servers: string[]): Promise<void> {
   const outcome = await preload(
     ring,
     conns,
-    { count, keyAt: (i) => workerIndex + i * workerCount, prefix: KEY_PREFIX, width: keyWidth(keySpace) },
+    { count, keyAt: (i) => workerIndex + i * workerCount, prefix: Buffer.from(settings.keyPrefix), width: keyWidth(keySpace) },
     { sizeMin: settings.valueSizeMin, sizeMax: settings.valueSizeMax, seed: deriveSeed(settings.seed, workerIndex, 0x5eed) },
     verify,
     Math.max(settings.timeoutMs * 5, 10_000),
