@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { flagTableMarkdown, OPTION_SPECS, parseBenchArgs, type BenchConfig } from '../bench/run/config.js';
 import { BenchConfigError } from '../bench/errors.js';
 
@@ -14,10 +15,13 @@ function refused(args: string[], pattern: RegExp): void {
   assert.throws(() => parseBenchArgs(args), (e: unknown) => e instanceof BenchConfigError && pattern.test(e.message), args.join(' '));
 }
 
-test('no flags: 1..3 kvring servers × put, get, delete, open-loop levels after a probe', () => {
+test('no flags: 1..N kvring servers (N = the cores beside the generator threads, 1 to 3) × put, get, delete, open-loop levels after a probe', () => {
   const c = config([]);
   assert.equal(c.target, 'kvring');
-  assert.deepEqual(c.serverCounts, [1, 2, 3]);
+  const cores = availableParallelism();
+  const servers = Math.max(1, Math.min(3, cores - c.numThreads));
+  assert.equal(c.numThreads, Math.max(1, Math.floor(cores / 2)));
+  assert.deepEqual(c.serverCounts, Array.from({ length: servers }, (_, i) => i + 1));
   assert.deepEqual(c.workloads.map((w) => w.name), ['put', 'get', 'delete']);
   assert.equal(c.mode, 'open');
   assert.deepEqual(c.loadLevels, [0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.1]);

@@ -24,11 +24,18 @@ const OUTPUT = 'Output:';
 /** Threads a run uses when --num_threads is not given: half the cores (the servers need the rest), at least 1. */
 export const DEFAULT_THREADS = Math.max(1, Math.floor(availableParallelism() / 2));
 
+/**
+ * Servers a run starts when --num_servers is not given: as many as have a core of their own beside
+ * the generator's threads, at most 3, at least 1 — on 2 cores that is 1, because a second server
+ * would share a core and the scaling chart would measure the machine, not kvring.
+ */
+export const DEFAULT_SERVERS = Math.max(1, Math.min(3, availableParallelism() - DEFAULT_THREADS));
+
 /** Every flag of `npm run bench`. Defaults live here and nowhere else. */
 export const OPTION_SPECS = {
   target: { type: 'string', choices: ['kvring', 'redis'], default: 'kvring', group: TARGETS, describe: 'which servers to start: kvring (node dist/server/main.js) or redis (redis-server, same protocol)' },
   servers: { type: 'string', group: TARGETS, describe: 'use servers that already run, "host:port,host:port"; starts nothing (target "external")' },
-  num_servers: { type: 'number', default: 3, group: TARGETS, describe: 'servers to start (ignored with --servers)' },
+  num_servers: { type: 'number', default: DEFAULT_SERVERS, defaultDescription: 'cores − threads, 1 to 3', group: TARGETS, describe: 'servers to start (ignored with --servers); the default gives each server a core of its own beside the generator threads' },
   server_counts: { type: 'string', default: '', group: TARGETS, describe: 'server counts to sweep, e.g. "1,2,4"; default 1..N (N = --num_servers or the --servers count)' },
   server_flags: { type: 'string', default: '--snapshot-interval 0 --appendonly no --log-level warn', group: TARGETS, describe: 'flags for each kvring server, space-separated; give them with "=": --server_flags="--inject-cpu-us 50" (replaces the default, which turns persistence off like redis --save "")' },
   redis_server: { type: 'string', default: 'redis-server', group: TARGETS, describe: 'redis-server binary for --target redis' },
