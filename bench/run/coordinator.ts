@@ -167,8 +167,10 @@ export class Coordinator {
           const cpuBefore = process.cpuUsage();
           const serverCpuBefore = sampleCpu(pidsOf(stepServers));
           const ticksBefore = readTicks();
-          const excluded = new Set([process.pid, ...pidsOf(stepServers).filter((x): x is number => x !== null)]);
-          const othersBefore = otherProcessesCpuTicks(excluded);
+          // Servers this run did not start have no pid here: their work would read as other
+          // processes', so the figure is left unknown for them.
+          const serverPids = pidsOf(stepServers);
+          const othersBefore = serverPids.some((p) => p === null) ? null : otherProcessesCpuTicks(new Set(serverPids as number[]));
           const stepStartMs = performance.now();
           const reports = await this.pool.runStep({
             stepIndex: planned.index,
@@ -185,7 +187,7 @@ export class Coordinator {
           const cpu = process.cpuUsage(cpuBefore);
           const serverCpuUs = cpuUsBetween(serverCpuBefore, sampleCpu(pidsOf(stepServers)));
           const steal = stealFraction(ticksBefore, readTicks());
-          const othersAfter = othersBefore === null ? null : otherProcessesCpuTicks(excluded);
+          const othersAfter = othersBefore === null ? null : otherProcessesCpuTicks(new Set(serverPids as number[]));
           const others = othersBefore === null || othersAfter === null ? null : cpuShare(othersAfter - othersBefore, (performance.now() - stepStartMs) / 1000, cpus().length);
           this.timeline.flush();
           const { step, histograms: h } = mergeWorkerReports(

@@ -71,29 +71,41 @@ export function cpuUsBetween(before: CpuSample | null, after: CpuSample | null):
 }
 
 /**
- * CPU time of every process on the machine except `excluded` (the bench and its servers), in
+ * CPU time of every process on the machine except `excluded`, `root` and its descendants (the
+ * bench, the servers it started), in
  * clock ticks (utime + stime of /proc/<pid>/stat); null where /proc cannot be read. Two readings
  * around a step tell how much of the machine other tenants of the same OS took meanwhile — the
  * noise that steal (another VM) does not show.
  */
-export function otherProcessesCpuTicks(excluded: ReadonlySet<number>): number | null {
+export function otherProcessesCpuTicks(excluded: ReadonlySet<number>, root: number = process.pid): number | null {
   let names: string[];
   try {
     names = readdirSync('/proc');
   } catch {
     return null;
   }
-  let ticks = 0;
+  const parentOf = new Map<number, number>();
+  const ticksOf = new Map<number, number>();
   for (const name of names) {
     const pid = Number(name);
-    if (!Number.isInteger(pid) || excluded.has(pid)) continue;
+    if (!Number.isInteger(pid)) continue;
     try {
-      const ns = parseStatCpuNs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-      if (ns !== null) ticks += (ns * USER_HZ) / 1e9;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ns = parseStatCpuNs(stat);
+      // Field 4 (ppid) is index 1 after the name.
+      parentOf.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      if (ns !== null) ticksOf.set(pid, (ns * USER_HZ) / 1e9);
     } catch {
       // The process ended between the listing and the read: its time is simply not counted.
     }
   }
+  // `root` and everything it started (its servers, the tools it runs) are not "other processes".
+  const ours = (pid: number): boolean => {
+    for (let p = pid, depth = 0; p > 1 && depth < 64; p = parentOf.get(p) ?? 0, depth++) if (p === root) return true;
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, t] of ticksOf) if (!excluded.has(pid) && !ours(pid)) ticks += t;
   return ticks;
 }
 
