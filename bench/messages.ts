@@ -51,9 +51,10 @@ export interface PreloadSpec {
 }
 
 export type MainToWorker =
-  | { type: 'step'; spec: StepSpec }
-  /** Write every key of this worker's share of the key space, so GETs hit. */
-  | { type: 'preload'; spec: PreloadSpec }
+  /** Run one step on the client spec.workerIndex (a thread may host several clients). */
+  | { type: 'step'; spec: StepSpec & { workerIndex: number } }
+  /** Write every key of this client's share of the key space, so GETs hit. */
+  | { type: 'preload'; workerIndex: number; spec: PreloadSpec }
   /** Stop the current step early (Ctrl-C); the worker still reports what it measured. */
   | { type: 'abort' }
   | { type: 'shutdown' };
@@ -106,7 +107,8 @@ export interface WorkerStepReport {
 }
 
 export type WorkerToMain =
-  | { type: 'ready'; workerIndex: number }
+  /** The thread started; it hosts these clients. */
+  | { type: 'ready'; workerIndexes: number[] }
   | {
       type: 'interval';
       stepIndex: number;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import { flagTableMarkdown, OPTION_SPECS, parseBenchArgs, type BenchConfig } from '../bench/run/config.js';
+import { flagTableMarkdown, OPTION_SPECS, parseBenchArgs, resolveWorkerThreads, type BenchConfig } from '../bench/run/config.js';
 import { BenchConfigError } from '../bench/errors.js';
 
 function config(args: string[]): BenchConfig {
@@ -95,4 +95,16 @@ test('--help lists every flag, and the README table is generated from the same d
 test('the final settings are plain data that round-trip through JSON', () => {
   const c = config(['--slo', 'p99.9<500us', '--mix', 'a']);
   assert.deepEqual(JSON.parse(JSON.stringify(c)), c);
+});
+
+test('clients beyond the cores the generator may use share worker threads instead of each taking an OS thread', () => {
+  assert.equal(resolveWorkerThreads(0, 16, 1, 2), 1, '16 clients, 2 cores, 1 started server: one thread');
+  assert.equal(resolveWorkerThreads(0, 16, 0, 2), 2, 'servers elsewhere: one thread per core');
+  assert.equal(resolveWorkerThreads(0, 3, 2, 8), 3, 'never more threads than clients');
+  assert.equal(resolveWorkerThreads(0, 4, 8, 8), 1, 'at least one thread');
+  assert.equal(resolveWorkerThreads(16, 16, 1, 2), 16, 'asked for: one OS thread per client');
+  assert.equal(resolveWorkerThreads(32, 16, 1, 2), 16, 'capped at the clients');
+  const c = config(['--num_threads', '6', '--worker_threads', '2']);
+  assert.equal(c.numThreads, 6);
+  assert.equal(c.workerThreads, 2);
 });

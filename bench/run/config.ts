@@ -57,7 +57,8 @@ export const OPTION_SPECS = {
   step_duration: { type: 'number', default: 1, group: LOAD, describe: 'seconds per step (max probe and each level)' },
   num_requests: { type: 'number', group: LOAD, describe: 'requests per thread per step instead of --step_duration' },
   trials: { type: 'number', default: 1, group: LOAD, describe: 'measure every step K times, interleaved (all levels, then all levels again) so noise spreads evenly' },
-  num_threads: { type: 'number', default: DEFAULT_THREADS, defaultDescription: 'half the cores, ≥ 1', group: LOAD, describe: 'worker threads generating load (default: half the cores, at least 1)' },
+  num_threads: { type: 'number', default: DEFAULT_THREADS, defaultDescription: 'half the cores, ≥ 1', group: LOAD, describe: 'load-generating clients, each with its own connections, key and operation streams and figures (the original project\'s threads; default: half the cores, at least 1)' },
+  worker_threads: { type: 'number', default: 0, defaultDescription: '0 = min(num_threads, cores the generator may use)', group: LOAD, describe: 'OS threads that run the clients: clients beyond this share a thread\'s event loop instead of waiting for a core as a thread of their own; 0 = one per core the generator may use (cores minus started servers, ≥ 1), at most --num_threads' },
   connections: { type: 'number', default: 8, group: LOAD, describe: 'connections per server per thread' },
   pipeline: { type: 'number', default: 1, group: LOAD, describe: 'most requests in flight per connection' },
   timeout_ms: { type: 'number', default: 2000, group: LOAD, describe: 'a request without a reply after this long counts as a timeout error' },
@@ -133,6 +134,8 @@ export interface BenchConfig {
   numRequests: number | null;
   trials: number;
   numThreads: number;
+  /** OS threads that host the clients, resolved (≥ 1, ≤ numThreads). */
+  workerThreads: number;
   /** Connections per server per thread (1 under --verify). */
   connections: number;
   pipeline: number;
@@ -170,6 +173,15 @@ function presetIn(args: readonly string[]): string | undefined {
 function fraction(name: string, value: unknown): number {
   if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new BenchConfigError(`--${name} is a fraction in (0, 1], got ${String(value)}`);
   return value;
+}
+
+/**
+ * --worker_threads as a number: 0 means one OS thread per core the generator may use — the cores
+ * minus the servers the run starts, at least 1 — and never more threads than clients.
+ */
+export function resolveWorkerThreads(requested: number, clients: number, startedServers: number, cores: number = availableParallelism()): number {
+  const generatorCores = Math.max(1, cores - startedServers);
+  return Math.max(1, Math.min(clients, requested === 0 ? generatorCores : requested));
 }
 
 function intIn(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -293,6 +305,7 @@ export function toConfig(a: Argv): BenchConfig {
     numRequests,
     trials: intIn('trials', a.trials, 1, 100),
     numThreads,
+    workerThreads: resolveWorkerThreads(intIn('worker_threads', a.worker_threads, 0, 256), numThreads, target === 'external' ? 0 : Math.max(...serverCounts)),
     connections: verify ? 1 : intIn('connections', a.connections, 1, 1000),
     pipeline: intIn('pipeline', a.pipeline, 1, 4096),
     timeoutMs: positive('timeout_ms', a.timeout_ms, 600_000),

@@ -80,10 +80,14 @@ export class Coordinator {
       intervalMs: config.intervalMs,
       keyPrefix: config.keyPrefix,
     }));
-    c.pool = await WorkerPool.start(settings, (event) => {
-      if (event.type === 'interval') c.timeline.add(event);
-      else c.nodes.add(event);
-    });
+    c.pool = await WorkerPool.start(
+      settings,
+      (event) => {
+        if (event.type === 'interval') c.timeline.add(event);
+        else c.nodes.add(event);
+      },
+      config.workerThreads,
+    );
     return c;
   }
 

@@ -56,6 +56,9 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
         (estimate === null ? '' : `, about ${Math.ceil(estimate)} s of measurement`),
     );
     placement = await decidePlacement(config);
+    if (config.workerThreads < config.numThreads) {
+      progress.note(`${config.numThreads} clients on ${config.workerThreads} worker thread(s): clients share a thread's event loop rather than wait for a core each (--worker_threads to change)`);
+    }
     for (const warning of placement.warnings) progress.note(`note: ${warning}`);
     const plan0 = placement;
     if (plan0.pinned) {
@@ -167,7 +170,7 @@ async function decidePlacement(config: BenchConfig): Promise<PlacementRecord> {
     budget,
     maxServers: Math.max(...config.serverCounts),
     serversStarted,
-    generatorThreads: config.numThreads,
+    generatorThreads: config.workerThreads,
     mode: config.placement,
     canPin: config.placement === 'auto' && serversStarted ? await canPin() : false,
   });

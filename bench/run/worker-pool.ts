@@ -1,6 +1,7 @@
-// The bench's worker threads, seen from the main thread: starts --num_threads workers, sends them
-// steps and preloads, and waits for every worker's answer. Interval and node messages go to the
-// listener as they arrive; a crashed worker fails whatever is being waited for.
+// The bench's worker threads, seen from the main thread: starts the threads that host the
+// --num_threads clients (client w on thread w mod K), sends each client its steps and preloads,
+// and waits for every client's answer. Interval and node messages go to the listener as they
+// arrive; a crashed thread fails whatever is being waited for.
 
 import { Worker } from 'node:worker_threads';
 import { WorkerFailedError } from '../errors.js';
@@ -15,6 +16,9 @@ export type WorkerEvent = Extract<WorkerToMain, { type: 'interval' | 'node' }>;
 
 export class WorkerPool {
   private readonly workers: Worker[] = [];
+  /** Thread hosting each client. */
+  private readonly threadOf: Worker[] = [];
+  private clients = 0;
   private stepWaiter: (Waiter<WorkerStepReport[]> & { reports: WorkerStepReport[] }) | null = null;
   private preloadWaiter: (Waiter<number> & { done: number; keys: number; requestId: number }) | null = null;
   private nextRequestId = 1;
@@ -24,12 +28,19 @@ export class WorkerPool {
 
   private constructor(private readonly onEvent: (event: WorkerEvent) => void) {}
 
-  /** Starts one worker per settings entry and waits until each is ready. */
-  static async start(settings: readonly WorkerSettings[], onEvent: (event: WorkerEvent) => void): Promise<WorkerPool> {
+  /**
+   * Starts `threads` worker threads hosting one client per settings entry (client w on thread
+   * w mod threads) and waits until each is ready.
+   */
+  static async start(settings: readonly WorkerSettings[], onEvent: (event: WorkerEvent) => void, threads = settings.length): Promise<WorkerPool> {
     const pool = new WorkerPool(onEvent);
-    const ready = settings.map((s, w) => {
-      const worker = new Worker(new URL('../worker/thread.js', import.meta.url), { workerData: s });
+    pool.clients = settings.length;
+    const count = Math.max(1, Math.min(threads, settings.length));
+    const ready = Array.from({ length: count }, (_, t) => {
+      const hosted = settings.filter((_, w) => w % count === t);
+      const worker = new Worker(new URL('../worker/thread.js', import.meta.url), { workerData: { clients: hosted } });
       pool.workers.push(worker);
+      for (const s of hosted) pool.threadOf[s.workerIndex] = worker;
       const started = new Promise<void>((resolve, reject) => {
         const onMessage = (m: WorkerToMain): void => {
           if (m.type === 'ready') {
@@ -41,9 +52,9 @@ export class WorkerPool {
         worker.once('error', reject);
       });
       worker.on('message', (m: WorkerToMain) => pool.onMessage(m));
-      worker.on('error', (err) => pool.fail(new WorkerFailedError(`worker ${w} crashed: ${err.message}`)));
+      worker.on('error', (err) => pool.fail(new WorkerFailedError(`worker thread ${t} crashed: ${err.message}`)));
       worker.on('exit', (code) => {
-        if (!pool.closing) pool.fail(new WorkerFailedError(`worker ${w} exited unexpectedly (code ${code})`));
+        if (!pool.closing) pool.fail(new WorkerFailedError(`worker thread ${t} exited unexpectedly (code ${code})`));
       });
       return started;
     });
@@ -56,8 +67,14 @@ export class WorkerPool {
     return pool;
   }
 
-  get size(): number {
+  /** OS threads hosting the clients. */
+  get threads(): number {
     return this.workers.length;
+  }
+
+  /** Clients (--num_threads): each runs its share of every step. */
+  get size(): number {
+    return this.clients;
   }
 
   broadcast(message: MainToWorker): void {
@@ -70,9 +87,9 @@ export class WorkerPool {
     const done = new Promise<WorkerStepReport[]>((resolve, reject) => {
       this.stepWaiter = { resolve, reject, reports: [] };
     });
-    this.workers.forEach((w, i) => {
-      const message: MainToWorker = { type: 'step', spec: { ...spec, phase: i / this.workers.length } };
-      w.postMessage(message);
+    this.threadOf.forEach((thread, w) => {
+      const message: MainToWorker = { type: 'step', spec: { ...spec, phase: w / this.clients, workerIndex: w } };
+      thread.postMessage(message);
     });
     return done;
   }
@@ -84,7 +101,10 @@ export class WorkerPool {
     const done = new Promise<number>((resolve, reject) => {
       this.preloadWaiter = { resolve, reject, done: 0, keys: 0, requestId };
     });
-    this.broadcast({ type: 'preload', spec: { requestId, servers } });
+    this.threadOf.forEach((thread, w) => {
+      const message: MainToWorker = { type: 'preload', workerIndex: w, spec: { requestId, servers } };
+      thread.postMessage(message);
+    });
     return done;
   }
 
@@ -108,7 +128,7 @@ export class WorkerPool {
         const waiter = this.stepWaiter;
         if (waiter === null) return;
         waiter.reports.push(m.report);
-        if (waiter.reports.length === this.workers.length) {
+        if (waiter.reports.length === this.clients) {
           this.stepWaiter = null;
           waiter.resolve(waiter.reports);
         }
@@ -123,7 +143,7 @@ export class WorkerPool {
           this.fail(new WorkerFailedError(`preloading keys got ${m.errors} error replies from the servers; check their logs (memory limits?)`));
           return;
         }
-        if (waiter.done === this.workers.length) {
+        if (waiter.done === this.clients) {
           this.preloadWaiter = null;
           waiter.resolve(waiter.keys);
         }

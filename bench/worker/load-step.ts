@@ -40,6 +40,8 @@ export interface StepEnvironment {
   /** Next unused key number of this worker's DELETE namespace; advanced by the step. */
   deleteCursor: { next: number };
   ticker: Ticker;
+  /** Clients sharing this thread's ticker: the send window follows their combined rate. */
+  clientsOnThread: number;
   post: (message: WorkerToMain) => void;
   /** Reconnects a lost connection after a delay, while `stillWanted()` holds. */
   reconnect: (conn: LoadConnection, delayMs: number, stillWanted: () => boolean) => void;
@@ -123,7 +125,7 @@ export class LoadStep implements ConnectionListener {
       const rate = spec.ratePerSec ?? 1;
       const total = spec.numRequests ?? requestsFor(rate, (spec.durationMs ?? 1000) / 1000);
       this.schedule = new OpenLoopSchedule(rate, this.startMs, total, spec.phase);
-      this.env.ticker.setPeriod(this.schedule.periodMs);
+      this.env.ticker.setPeriod(this.schedule.periodMs / this.env.clientsOnThread);
     } else {
       this.closedLimit = this.serverCount * this.settings.connections * this.pipeline;
       this.endMs = spec.durationMs === null ? Infinity : this.startMs + spec.durationMs;
