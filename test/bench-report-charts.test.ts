@@ -244,3 +244,17 @@ test('scaling labels: labels of points at the same place are spread so that none
   const atTop = placeLabels([{ anchorX: 500, anchorY: 5, width: 60, height: 15, clearancePx: 10 }], [], area)[0]!;
   assert.equal(atTop.y, 15, 'below when there is no room above');
 });
+
+test('a step cut short by an interrupt is marked partial in the chart data and index.html, apart from the curve', async () => {
+  const run = makeRunResult({ serverCounts: [1], workloads: ['get'], fractions: [0.25, 0.5] });
+  const cut = run.steps.find((s) => s.phase === 'level' && s.loadFraction === 0.5)!;
+  cut.partial = true;
+  const data = latencyThroughputData(run, 'get');
+  const points = data.series[0]!.points;
+  assert.deepEqual(points.map((p) => p.partial), [false, true]);
+  const dir = await mkdtemp(join(tmpdir(), 'kvring-partial-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+  await writeReports(run, dir);
+  const html = await readFile(join(dir, 'index.html'), 'utf8');
+  assert.match(html, /title="cut short by an interrupt after [\d.]+ s">partial</);
+});

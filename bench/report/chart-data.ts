@@ -28,6 +28,8 @@ export interface LevelPoint {
   p999Ms: number;
   /** Some trial of this step was flagged client-bound: its latency describes the load generator. */
   clientBound: boolean;
+  /** Some trial of this step was cut short by an interrupt: not a whole step. */
+  partial: boolean;
   /** Index of the first trial's step, to cross-reference the summary table. */
   stepIndex: number;
   trials: number;
@@ -88,6 +90,7 @@ export function levelPoint(group: StepGroup, op: Operation | 'total'): LevelPoin
     p99Ms: lat((s) => s.latency.p99Us),
     p999Ms: lat((s) => s.latency.p999Us),
     clientBound: withOp.some((s) => s.client.clientBound),
+    partial: withOp.some((s) => s.partial === true),
     stepIndex: withOp[0]!.index,
     trials: withOp.length,
   };

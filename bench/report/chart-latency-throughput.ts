@@ -18,7 +18,9 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
   const multiWorkload = workloads.length > 1;
   // A client-bound step measured the generator, not the server: it is drawn apart, as a cross with
   // no line to it, and the curve breaks there instead of running through it.
-  const toPt = (p: LevelPoint, y: number): Pt => ({ x: p.opsPerSec, y: y > 0 && !p.clientBound ? y : null });
+  // A partial step (cut short by an interrupt) is not a whole step either: drawn apart the same way.
+  const apartFromCurve = (p: LevelPoint): boolean => p.clientBound || p.partial;
+  const toPt = (p: LevelPoint, y: number): Pt => ({ x: p.opsPerSec, y: y > 0 && !apartFromCurve(p) ? y : null });
   const boundPt = (p: LevelPoint, y: number): Pt => ({ x: p.opsPerSec, y: y > 0 ? y : null, clientBound: true });
   const apart: LineDataset[] = [];
   for (const s of data.series) {
@@ -48,7 +50,7 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
       pointBorderWidth: 1.5,
       tension: 0,
     });
-    const bound = s.points.filter((p) => p.clientBound);
+    const bound = s.points.filter(apartFromCurve);
     if (bound.length > 0) {
       // p99 as a bold cross, p50 as a small thin one: the two stay apart as their curves are.
       apart.push(
@@ -95,8 +97,12 @@ export async function renderLatencyThroughput(data: LatencyThroughputData, size:
     legendItem('p50', { color: TEXT, pointStyle: 'line', dash: P50_DASH }),
     legendItem('closed-loop max', { color: TEXT, pointStyle: 'line', dash: MARKER_DASH, lineWidth: 1.5 }),
   ];
-  if (data.series.some((s) => s.points.some((p) => p.clientBound))) {
+  const bounds = data.series.flatMap((s) => s.points);
+  if (bounds.some((p) => p.clientBound)) {
     legend.push(legendItem('client-bound step (apart: measures the generator)', { color: TEXT, pointStyle: 'crossRot' }));
+  }
+  if (bounds.some((p) => p.partial && !p.clientBound)) {
+    legend.push(legendItem('partial step (interrupted, apart)', { color: TEXT, pointStyle: 'crossRot' }));
   }
   if (data.slo && data.slo.points.length > 0) {
     legend.push(legendItem('best throughput within SLO', { color: TEXT, pointStyle: 'star' }));

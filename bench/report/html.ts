@@ -49,9 +49,14 @@ function stepRow(step: StepResult): string {
     ms(l.p999Us),
     ms(l.maxUs),
     String(totalErrors(step.errors)),
-    cb ? `<span class="warn" title="${escapeHtml(step.client.causes.join('; '))}">client-bound</span>` : '',
+    [
+      step.partial === true ? `<span class="warn" title="cut short by an interrupt after ${step.durationSec.toFixed(2)} s">partial</span>` : '',
+      cb ? `<span class="warn" title="${escapeHtml(step.client.causes.join('; '))}">client-bound</span>` : '',
+    ]
+      .filter((x) => x !== '')
+      .join(' '),
   ];
-  return `<tr${cb ? ' class="cb"' : ''}>${cells.map((c, i) => (i >= 5 && i <= 12 ? `<td class="num">${c}</td>` : `<td>${c}</td>`)).join('')}</tr>`;
+  return `<tr${cb || step.partial === true ? ' class="cb"' : ''}>${cells.map((c, i) => (i >= 5 && i <= 12 ? `<td class="num">${c}</td>` : `<td>${c}</td>`)).join('')}</tr>`;
 }
 
 function keyValueTable(rows: [string, string][]): string {
