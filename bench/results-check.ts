@@ -107,6 +107,7 @@ function checkStep(p: Problems, path: string, step: unknown): void {
   if (step.stealFraction !== undefined) checkNumber(p, `${path}.stealFraction`, step.stealFraction, { min: 0, nullable: true });
   if (step.partial !== undefined && typeof step.partial !== 'boolean') p.push(`${path}.partial: expected a boolean`);
   if (step.otherCpuFraction !== undefined) checkNumber(p, `${path}.otherCpuFraction`, step.otherCpuFraction, { min: 0, nullable: true });
+  if (step.start !== undefined) checkStepStart(p, `${path}.start`, step.start);
   checkOperation(p, `${path}.total`, step.total);
   if (!isRecord(step.operations)) {
     p.push(`${path}.operations: expected an object keyed by operation`);
@@ -180,6 +181,63 @@ function checkStep(p: Problems, path: string, step: unknown): void {
   }
 }
 
+function checkStepStart(p: Problems, path: string, value: unknown): void {
+  if (!isRecord(value)) {
+    p.push(`${path}: expected an object`);
+    return;
+  }
+  checkNumber(p, `${path}.plannedAtMs`, value.plannedAtMs, { min: 0 });
+  if (value.releaseLateMs !== undefined) checkNumber(p, `${path}.releaseLateMs`, value.releaseLateMs);
+  checkNumber(p, `${path}.firstThreadLateMs`, value.firstThreadLateMs);
+  checkNumber(p, `${path}.lastThreadLateMs`, value.lastThreadLateMs);
+  if (typeof value.firstThreadLateMs === 'number' && typeof value.lastThreadLateMs === 'number' && value.firstThreadLateMs > value.lastThreadLateMs) {
+    p.push(`${path}: firstThreadLateMs (${value.firstThreadLateMs}) > lastThreadLateMs (${value.lastThreadLateMs})`);
+  }
+  if (value.skewMs !== undefined) checkNumber(p, `${path}.skewMs`, value.skewMs, { min: 0 });
+}
+
+/** The `generator` block of one part of a split run. */
+function checkGenerator(p: Problems, value: unknown): void {
+  if (!isRecord(value)) {
+    p.push('generator: expected an object');
+    return;
+  }
+  checkNumber(p, 'generator.count', value.count, { min: 1, integer: true });
+  checkNumber(p, 'generator.index', value.index, { min: 0, integer: true });
+  if (typeof value.index === 'number' && typeof value.count === 'number' && value.index >= value.count) p.push(`generator.index: ${value.index} is not below generator.count ${value.count}`);
+  checkString(p, 'generator.planId', value.planId);
+  checkString(p, 'generator.startAt', value.startAt);
+  if (typeof value.startAt === 'string' && Number.isNaN(Date.parse(value.startAt))) p.push('generator.startAt: not an ISO date');
+  checkNumber(p, 'generator.firstWorker', value.firstWorker, { min: 0, integer: true });
+  checkNumber(p, 'generator.threads', value.threads, { min: 1, integer: true });
+  const c = value.clock;
+  if (c !== null) {
+    if (!isRecord(c)) p.push('generator.clock: expected an object or null');
+    else {
+      checkString(p, 'generator.clock.via', c.via);
+      checkNumber(p, 'generator.clock.rounds', c.rounds, { min: 0, integer: true });
+      if (!isRecord(c.aheadAtMostMs)) p.push('generator.clock.aheadAtMostMs: expected an object keyed by generator index');
+      else for (const [k, v] of Object.entries(c.aheadAtMostMs)) checkNumber(p, `generator.clock.aheadAtMostMs.${k}`, v);
+    }
+  }
+}
+
+/** The `generators` block of a merged split run. */
+function checkGenerators(p: Problems, value: unknown): void {
+  if (!isRecord(value)) {
+    p.push('generators: expected an object');
+    return;
+  }
+  checkNumber(p, 'generators.count', value.count, { min: 1, integer: true });
+  checkString(p, 'generators.planId', value.planId);
+  checkString(p, 'generators.startAt', value.startAt);
+  checkNumber(p, 'generators.maxStartSkewMs', value.maxStartSkewMs, { min: 0 });
+  checkNumber(p, 'generators.worstStartSkewMs', value.worstStartSkewMs, { min: 0 });
+  checkNumber(p, 'generators.clockReference', value.clockReference, { min: 0, integer: true });
+  if (!Array.isArray(value.parts)) p.push('generators.parts: expected an array');
+  else if (typeof value.count === 'number' && value.parts.length !== value.count) p.push(`generators.parts: ${value.parts.length} entries for count ${value.count}`);
+}
+
 /** Checks a parsed results.json against the documented schema and its internal consistency. */
 export function validateRunResult(value: unknown): string[] {
   const p: Problems = [];
@@ -250,6 +308,8 @@ export function validateRunResult(value: unknown): string[] {
       if (!Array.isArray(pl.warnings) || !pl.warnings.every((w) => typeof w === 'string')) p.push('placement.warnings: expected strings');
     }
   }
+  if (value.generator !== undefined) checkGenerator(p, value.generator);
+  if (value.generators !== undefined) checkGenerators(p, value.generators);
   return p;
 }
 

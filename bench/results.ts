@@ -189,6 +189,78 @@ export interface StepResult {
    */
   partial?: boolean;
   client: ClientBoundVerdict;
+  /**
+   * Runs with --start_at (one part of a run split across generators, or a run started on a clock):
+   * when the step was planned to start and when this generator's threads did. Merged runs add the
+   * spread across every generator. Absent in runs without --start_at and in older files.
+   */
+  start?: StepStart;
+}
+
+/** When a step started against its plan (bench/run/start-clock.ts). */
+export interface StepStart {
+  /** The planned instant of this generator's start, ms since the epoch on its own clock. */
+  plannedAtMs: number;
+  /** When this generator's main thread released the step to its threads, after plannedAtMs, ms. */
+  releaseLateMs?: number;
+  /** Earliest and latest thread start after plannedAtMs, ms (negative: early), on this generator's clock. */
+  firstThreadLateMs: number;
+  lastThreadLateMs: number;
+  /**
+   * Merged parts only: first to last thread start across every generator, ms, with the clock
+   * offsets the generators measured between each other taken out.
+   */
+  skewMs?: number;
+}
+
+/** Results of one generator of a run split across several (--generators). */
+export interface GeneratorRecord {
+  index: number;
+  count: number;
+  /** Hash of every setting that shapes the load (bench/run/plan-file.ts): parts of one run share it. */
+  planId: string;
+  /** --start_at, ISO 8601. */
+  startAt: string;
+  /** Global index of this generator's first worker (its workers are firstWorker … firstWorker + threads − 1). */
+  firstWorker: number;
+  threads: number;
+  /** What this generator saw of the others' clocks before the start; null when it started too late to look. */
+  clock: ClockReading | null;
+}
+
+/** The other generators' clocks as seen through a shared server key (bench/run/clock-exchange.ts). */
+export interface ClockReading {
+  /** Server that held the generators' clock keys. */
+  via: string;
+  rounds: number;
+  /**
+   * Per generator seen (by index): the least (this clock when reading − its clock when it wrote),
+   * ms. This clock is at most that far ahead of the other's; a negative value means it is behind.
+   */
+  aheadAtMostMs: Record<string, number>;
+}
+
+/** A merge of every part of a split run: the parts, their clocks and how well they started together. */
+export interface GeneratorsRecord {
+  count: number;
+  planId: string;
+  startAt: string;
+  /** --max_start_skew_ms of the parts: steps whose generators started further apart are client_bound. */
+  maxStartSkewMs: number;
+  /** Largest start skew of any step, ms. */
+  worstStartSkewMs: number;
+  /** Index of the generator whose clock the offsets are measured against. */
+  clockReference: number;
+  parts: GeneratorPartSummary[];
+}
+
+export interface GeneratorPartSummary {
+  index: number;
+  machine: string;
+  /** This generator's clock minus generator `clockReference`'s, ms: 0 when the readings agree within their precision, null when unknown. */
+  clockOffsetMs: number | null;
+  /** What the readings allow for that offset, ms ([-Infinity …] written as null). */
+  clockOffsetBoundsMs: [number | null, number | null];
 }
 
 export interface MachineInfo {
@@ -247,6 +319,10 @@ export interface RunResult {
   chaos?: ChaosResult | null;
   /** Where the run's processes ran (--placement) and the limits that puts on its figures. Absent in older files. */
   placement?: PlacementRecord;
+  /** This run is one part of a run split across generators (--generators). Absent otherwise. */
+  generator?: GeneratorRecord;
+  /** This run merges every part of a split run (npm run merge). Absent otherwise. */
+  generators?: GeneratorsRecord;
 }
 
 /** results.json's account of CPU placement (bench/run/placement.ts). */

@@ -5,6 +5,7 @@ import {
   totalErrors,
   type ClientBoundVerdict,
   type ErrorCounts,
+  type GeneratorsRecord,
   type IntervalPoint,
   type LatencySummary,
   type MachineInfo,
@@ -16,6 +17,7 @@ import {
 } from '../results.js';
 import { MergeMismatchError } from '../errors.js';
 import { stepKey, stepLabel } from './step-groups.js';
+import { clockOffsets, labelOfParts, mergeStarts, orderParts, partSummaries, type OrderedParts } from './merge-parts.js';
 
 // Several load machines aimed at the same --servers each write their own results.json; merging
 // them gives the numbers of the whole load. Pure: RunResults in, one RunResult out.
@@ -103,6 +105,8 @@ function mergeServers(parts: readonly ServerStats[][], stepRequests: number): Se
 
 function mergeClient(parts: readonly ClientBoundVerdict[], machineNames: readonly string[], requests: readonly number[]): ClientBoundVerdict {
   const totalRequests = requests.reduce((a, b) => a + b, 0);
+  const waits = parts.map((c) => c.maxRunQueueWaitFraction).filter((w): w is number => typeof w === 'number');
+  const threads = parts.flatMap((c) => c.threads ?? []);
   return {
     clientBound: parts.some((c) => c.clientBound),
     causes: parts.flatMap((c, i) => c.causes.map((cause) => `${machineNames[i]}: ${cause}`)),
@@ -111,7 +115,16 @@ function mergeClient(parts: readonly ClientBoundVerdict[], machineNames: readonl
     maxEventLoopUtilization: Math.max(...parts.map((c) => c.maxEventLoopUtilization)),
     maxEventLoopDelayMs: Math.max(...parts.map((c) => c.maxEventLoopDelayMs)),
     cpuUsPerRequest: totalRequests > 0 ? parts.reduce((a, c, i) => a + c.cpuUsPerRequest * requests[i]!, 0) / totalRequests : 0,
+    ...(waits.length > 0 ? { maxRunQueueWaitFraction: Math.max(...waits) } : {}),
+    ...(threads.length > 0 ? { threads } : {}),
   };
+}
+
+/** Largest of the parts' values, null when none knows it, absent when none has the field. */
+function maxOf(values: readonly (number | null | undefined)[]): number | null | undefined {
+  if (values.every((v) => v === undefined)) return undefined;
+  const known = values.filter((v): v is number => typeof v === 'number');
+  return known.length === 0 ? null : Math.max(...known);
 }
 
 function serverSet(step: StepResult): string {
@@ -152,6 +165,10 @@ function mergeStep(parts: readonly StepResult[], machineNames: readonly string[]
       parts.map((s) => s.servers),
       requests,
     ),
+    ...(parts.some((s) => s.maxQueued !== undefined) ? { maxQueued: parts.reduce((a, s) => a + (s.maxQueued ?? 0), 0) } : {}),
+    ...(maxOf(parts.map((s) => s.stealFraction)) !== undefined ? { stealFraction: maxOf(parts.map((s) => s.stealFraction)) } : {}),
+    ...(maxOf(parts.map((s) => s.otherCpuFraction)) !== undefined ? { otherCpuFraction: maxOf(parts.map((s) => s.otherCpuFraction)) } : {}),
+    ...(parts.some((s) => s.partial === true) ? { partial: true } : {}),
     client: mergeClient(
       parts.map((s) => s.client),
       machineNames,
@@ -206,9 +223,13 @@ function mergeMachines(machines: readonly MachineInfo[]): MachineInfo {
  * Merges the runs of several load machines that measured the same plan against the same servers
  * at the same time. Throws MergeMismatchError when the steps or servers differ.
  */
-export function mergeRuns(runs: readonly RunResult[], names?: readonly string[]): MergeOutcome {
+export function mergeRuns(inputRuns: readonly RunResult[], names?: readonly string[]): MergeOutcome {
+  const inputNames = names ?? inputRuns.map((r, i) => r.machine.hostname || `run ${i + 1}`);
+  // Parts of a split run: checked to belong together and put in generator order first.
+  const parts: OrderedParts | null = inputRuns.some((r) => r.generator !== undefined) ? orderParts(inputRuns, inputNames) : null;
+  const runs = parts?.runs ?? inputRuns;
+  const machineNames = parts?.names ?? inputNames;
   if (runs.length < 2) throw new MergeMismatchError(`merge needs at least two results.json files, got ${runs.length}`);
-  const machineNames = names ?? runs.map((r, i) => r.machine.hostname || `run ${i + 1}`);
   const first = runs[0]!;
   const warnings: string[] = [];
   runs.forEach((r, i) => {
@@ -230,6 +251,7 @@ export function mergeRuns(runs: readonly RunResult[], names?: readonly string[])
     });
     return mergeStep(parts, machineNames);
   });
+  const split = parts === null ? null : splitRunStarts(parts, steps, warnings);
 
   const spans = runs.map((r) => [Date.parse(r.startedAt), Date.parse(r.finishedAt)] as const);
   const latestStart = Math.max(...spans.map((s) => s[0]));
@@ -239,9 +261,11 @@ export function mergeRuns(runs: readonly RunResult[], names?: readonly string[])
   }
   const labels = [...new Set(runs.map((r) => r.label))];
   const maxErrorRate = typeof first.config['maxErrorRate'] === 'number' ? first.config['maxErrorRate'] : 0.01;
+  const { generator: _part, ...firstWithoutPart } = first;
+  const runLabels = split === null ? labels : [...new Set(labels.map(labelOfParts))];
   const result: RunResult = {
-    ...first,
-    label: labels.length === 1 ? `${labels[0]}-merged` : labels.join('+'),
+    ...firstWithoutPart,
+    label: runLabels.length === 1 ? `${runLabels[0]}-merged` : runLabels.join('+'),
     startedAt: new Date(Math.min(...spans.map((s) => s[0]))).toISOString(),
     finishedAt: new Date(Math.max(...spans.map((s) => s[1]))).toISOString(),
     machine: mergeMachines(runs.map((r) => r.machine)),
@@ -254,6 +278,53 @@ export function mergeRuns(runs: readonly RunResult[], names?: readonly string[])
       .flatMap((r, i) => r.events.map((e) => ({ ...e, detail: `${machineNames[i]}: ${e.detail}` })))
       .sort((a, b) => a.tSec - b.tSec),
     interrupted: runs.some((r) => r.interrupted),
+    ...(split === null ? {} : { generators: split }),
   };
   return { result, warnings };
+}
+
+/**
+ * The steps of a split run after adding up: each step's start across the generators (clock
+ * offsets taken out) and, where they started further apart than the parts' --max_start_skew_ms,
+ * client_bound — their loads did not overlap for that long, so the step's sum is not one load.
+ */
+function splitRunStarts(parts: OrderedParts, steps: StepResult[], warnings: string[]): GeneratorsRecord {
+  const offsets = clockOffsets(parts.records);
+  const toleranceMs = typeof parts.runs[0]!.config['maxStartSkewMs'] === 'number' ? (parts.runs[0]!.config['maxStartSkewMs'] as number) : 5;
+  const unknown = parts.records.filter((_, i) => offsets.offsetsMs[i] === null).map((r) => r.index);
+  if (unknown.length > 0 && parts.records.length > 1) {
+    warnings.push(`the clocks of generator(s) ${unknown.join(', ')} were not compared with the others (started after the common start): their start skew assumes their clocks were right`);
+  }
+  offsets.offsetsMs.forEach((o, i) => {
+    if (o !== null && Math.abs(o) > toleranceMs) {
+      warnings.push(`generator ${parts.records[i]!.index}'s clock is ${o.toFixed(1)} ms off generator ${offsets.reference}'s (> ${toleranceMs} ms): its steps' start skew is corrected for it, but check NTP on that machine`);
+    }
+  });
+  let worst = 0;
+  steps.forEach((step, idx) => {
+    const start = mergeStarts(
+      parts.runs.map((r) => r.steps[idx]!.start),
+      offsets.offsetsMs,
+    );
+    if (start === undefined) return;
+    step.start = start;
+    worst = Math.max(worst, start.skewMs ?? 0);
+    if ((start.skewMs ?? 0) > toleranceMs) {
+      step.client = {
+        ...step.client,
+        clientBound: true,
+        causes: [...step.client.causes, `generators started ${start.skewMs!.toFixed(1)} ms apart (> --max_start_skew_ms ${toleranceMs}): their loads did not fully overlap`],
+      };
+    }
+  });
+  const g = parts.records[0]!;
+  return {
+    count: g.count,
+    planId: g.planId,
+    startAt: g.startAt,
+    maxStartSkewMs: toleranceMs,
+    worstStartSkewMs: Math.round(worst * 1000) / 1000,
+    clockReference: offsets.reference,
+    parts: partSummaries(parts, offsets),
+  };
 }

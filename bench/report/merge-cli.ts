@@ -20,7 +20,9 @@ export const MERGE_OPTIONS = {
 const USAGE =
   'Usage: $0 <results.json | run folder>... [options]\n\n' +
   'Adds the runs of several load machines that measured the same plan against the same --servers at the same time:\n' +
-  'counts and throughput add up, step latencies come from the added HdrHistograms (exact).';
+  'counts and throughput add up, step latencies come from the added HdrHistograms (exact). The parts of a run split\n' +
+  'across --generators are checked to be one run (same plan, start and servers; every index once) and each step\n' +
+  'gets its start skew across the generators. A folder of run folders passes every run in it.';
 
 function timestamp(d: Date): string {
   return d.toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
@@ -34,8 +36,12 @@ export async function runMerge(args: string[]): Promise<number> {
   }
   const a = outcome.argv;
   const inputs = a._.map(String);
-  if (inputs.length < 2) throw new ReportUsageError(`merge needs at least two results.json files (one per load machine), got ${inputs.length}`);
+  if (inputs.length === 0) throw new ReportUsageError('merge needs the results.json files of the load machines (or a folder holding their run folders)');
   const runs = (await Promise.all(inputs.map((p) => readRuns(p)))).flat();
+  // A split run's parts are checked for what is missing; whole runs need a second one to add.
+  if (runs.length < 2 && runs.every((r) => r.result.generator === undefined)) {
+    throw new ReportUsageError(`merge needs at least two results.json files (one per load machine), got ${runs.length}`);
+  }
   const { result, warnings } = mergeRuns(
     runs.map((r) => r.result),
     runs.map((r, i) => `${r.result.machine.hostname || 'machine'}#${i + 1}`),

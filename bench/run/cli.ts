@@ -3,7 +3,7 @@
 // Exit codes: 0 ok, 1 failure (message says what to do), 2 bad flags, 3 error rate above
 // --max_error_rate, 130 interrupted (Ctrl-C / SIGTERM; servers stopped, partial results kept).
 
-import { parseBenchArgs } from './config.js';
+import { parseArgsWithPlan } from './plan-file.js';
 import { BenchError, InterruptedError } from '../errors.js';
 import { runBench } from './run.js';
 import { reportFailure } from '../../cli/main.js';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseBenchArgs(process.argv.slice(2));
+    parsed = await parseArgsWithPlan(process.argv.slice(2));
   } catch (err) {
     return report(err);
   }
@@ -44,7 +44,7 @@ async function main(): Promise<number> {
       else if (!config.quiet) process.stdout.write(`\n${formatSummary(outcome.result, outcome.runDir)}\n`);
       // Where to look next: on stderr with --json (stdout is the JSON), else after the summary.
       if (outcome.runDir !== null && !config.quiet) {
-        const where = reportLocation(outcome.runDir, outcome.reported, config.outDir);
+        const where = reportLocation(outcome.runDir, outcome.reported, config.generators > 1 ? null : config.outDir);
         (config.json ? process.stderr : process.stdout).write(`${where}\n`);
       }
     }
@@ -60,8 +60,8 @@ async function main(): Promise<number> {
 }
 
 /** The run's closing lines: where its report is, or how to draw one. */
-export function reportLocation(runDir: string, reported: boolean, outDir: string): string {
-  if (reported) return `Report: ${runDir}/index.html (also ${join(outDir, 'latest', 'index.html')})`;
+export function reportLocation(runDir: string, reported: boolean, outDir: string | null): string {
+  if (reported) return `Report: ${runDir}/index.html${outDir === null ? '' : ` (also ${join(outDir, 'latest', 'index.html')})`}`;
   return `No report was drawn (--no-charts): draw one with npm run report -- ${runDir}`;
 }
 

@@ -12,6 +12,9 @@ import { parseSlo, type SloObjective } from '../analysis/slo.js';
 import type { PlacementMode } from './placement.js';
 import { DEFAULT_KEY_PREFIX, MAX_KEY_PREFIX_BYTES } from '../key-names.js';
 import { KEY_DISTRIBUTIONS, parseWorkload, PRESET_NAMES, type KeyDistribution, type Workload } from '../workload.js';
+import { JOB_COMPLETION_INDEX } from './generator-part.js';
+import { partLabel } from '../analysis/merge-parts.js';
+import { parseStartAt } from './start-clock.js';
 
 type OptionSpec = FlagSpec & { group: string };
 
@@ -19,6 +22,7 @@ const TARGETS = 'Targets:';
 const WORKLOAD = 'Workload:';
 const LOAD = 'Load:';
 const VERDICTS = 'Verdicts:';
+const DISTRIBUTED = 'Several generators (docs/distributed.md):';
 const OUTPUT = 'Output:';
 
 /** Threads a run uses when --num_threads is not given: half the cores (the servers need the rest), at least 1. */
@@ -76,6 +80,33 @@ export const OPTION_SPECS = {
   },
   client_bound_elu: { type: 'number', default: 0.95, group: VERDICTS, describe: 'a step is client_bound when a worker\'s event loop was busier than this fraction (0..1)' },
   client_bound_wait: { type: 'number', default: 0.1, group: VERDICTS, describe: 'a step is client_bound when a worker thread waited for a CPU (kernel run queue) longer than this fraction of the step (0..1): a starved thread looks idle to its event loop' },
+
+  generators: {
+    type: 'number',
+    default: 1,
+    group: DISTRIBUTED,
+    describe:
+      'generator processes (machines, Kubernetes pods) that share this run: each runs the same plan from --start_at, drives 1/N of every step\'s rate with its own workers\' keys and streams, and writes its part; npm run merge adds the parts up. Needs --servers, --start_at, and --rate in open mode',
+  },
+  generator_index: {
+    type: 'number',
+    defaultDescription: `$${JOB_COMPLETION_INDEX}, else 0`,
+    group: DISTRIBUTED,
+    describe: `this generator's index, 0 … --generators − 1; when absent, read from ${JOB_COMPLETION_INDEX}, which a Kubernetes Indexed Job sets in each pod`,
+  },
+  start_at: {
+    type: 'string',
+    group: DISTRIBUTED,
+    describe: 'wall-clock instant the run\'s first step starts, ISO 8601 with a zone ("2026-05-01T12:00:00Z") or ms since the epoch; every later step starts at a fixed offset from it (npm run plan prints them). Generators started late, or whose clocks disagree, say so in their results',
+  },
+  plan: { type: 'string', group: DISTRIBUTED, describe: 'plan file written by npm run plan: every setting comes from it; beside it give only --generator_index and the output flags' },
+  step_gap_ms: { type: 'number', default: 1000, group: DISTRIBUTED, describe: 'with --start_at: time between one step\'s planned end and the next step\'s planned start (its last replies, the next step\'s set-up)' },
+  max_start_skew_ms: {
+    type: 'number',
+    default: 5,
+    group: DISTRIBUTED,
+    describe: 'with --start_at: a step that started later than this after its planned instant is noted in results.json; merge marks a step client_bound when its generators started further apart than this',
+  },
 
   label: { type: 'string', default: '', group: OUTPUT, describe: 'name of the run (folder reports/<timestamp>-<label>); default: the target' },
   out: { type: 'string', default: 'reports', group: OUTPUT, describe: 'folder that receives the run folder and the "latest" link' },
@@ -150,6 +181,16 @@ export interface BenchConfig {
   clientBoundWait: number;
   /** Re-measure a step disturbed by steal up to this many times. */
   stealRetries: number;
+  /** --generators: processes that share the run (1: a whole run on one machine). */
+  generators: number;
+  /** This process's index among them (--generator_index or $JOB_COMPLETION_INDEX). */
+  generatorIndex: number;
+  /** --start_at as ISO 8601; null: steps start one after another, as soon as possible. */
+  startAt: string | null;
+  /** --plan: the plan file the settings came from; null when given as flags. */
+  planFile: string | null;
+  stepGapMs: number;
+  maxStartSkewMs: number;
   label: string;
   outDir: string;
   charts: boolean;
@@ -235,8 +276,48 @@ function parseValueSize(text: string): [number, number] {
 
 type Argv = { [K in OptionName]?: unknown };
 
+/** What toConfig reads besides the flags. */
+export interface ConfigContext {
+  /** The environment ($JOB_COMPLETION_INDEX). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** npm run plan: "now", which makes a relative --start_at ("+90s") possible. */
+  nowMs?: number | null;
+}
+
+/** --generator_index, else $JOB_COMPLETION_INDEX, else 0. */
+function generatorIndexOf(a: Argv, env: Readonly<Record<string, string | undefined>>, generators: number): number {
+  const fromEnv = env[JOB_COMPLETION_INDEX];
+  let index: unknown = a.generator_index;
+  let source = '--generator_index';
+  if (index === undefined && fromEnv !== undefined && fromEnv !== '') {
+    index = /^\d+$/.test(fromEnv) ? Number(fromEnv) : NaN;
+    source = `$${JOB_COMPLETION_INDEX} (${fromEnv})`;
+  }
+  if (index === undefined) return 0;
+  if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= generators) {
+    throw new BenchConfigError(`${source} must be an integer from 0 to --generators − 1 (${generators - 1}), got ${String(index)}; give each generator its own index`);
+  }
+  return index;
+}
+
+/** The split-run settings, checked against the rest; throws BenchConfigError naming the flag. */
+function checkSplitRun(c: BenchConfig): void {
+  if (c.generators === 1) return;
+  const n = `--generators ${c.generators}`;
+  if (c.target !== 'external') throw new BenchConfigError(`${n} splits one run across machines that drive the same servers: give them with --servers host:port,…`);
+  if (c.startAt === null) throw new BenchConfigError(`${n}: every generator must start each step at the same instant: give --start_at (npm run plan writes one into a plan file)`);
+  if (c.mode === 'open' && c.rateOpsPerSec === null) {
+    throw new BenchConfigError(`${n}: no generator may probe a maximum of its own: give --rate (the total of all generators), or measure the maximum first with --mode closed and merge`);
+  }
+  if (c.numRequests !== null) throw new BenchConfigError(`${n}: steps must last the same planned time on every generator: use --step_duration, not --num_requests`);
+  if (c.stealRetries > 0) throw new BenchConfigError(`${n}: a generator measuring a step again would leave the common timeline: set --steal_retries 0`);
+  if (c.verify && c.keySpace < c.generators * c.numThreads) {
+    throw new BenchConfigError(`--verify gives each worker of every generator its own keys: --key_space (${c.keySpace}) must be >= --generators × --num_threads (${c.generators * c.numThreads})`);
+  }
+}
+
 /** Turns parsed flags into a validated BenchConfig; throws BenchConfigError naming the flag. */
-export function toConfig(a: Argv): BenchConfig {
+export function toConfig(a: Argv, context: ConfigContext = {}): BenchConfig {
   const str = (name: OptionName): string => (typeof a[name] === 'string' ? (a[name] as string) : '');
   const servers = str('servers') === '' ? [] : str('servers').split(',').map((s) => s.trim()).filter((s) => s !== '').map(parseServerEntry);
   if (str('servers') !== '' && servers.length === 0) throw new BenchConfigError('--servers is empty: give host:port,host:port');
@@ -278,8 +359,21 @@ export function toConfig(a: Argv): BenchConfig {
   if (typeof elu !== 'number' || !(elu > 0 && elu <= 1)) throw new BenchConfigError(`--client_bound_elu is a fraction in (0, 1], got ${String(elu)}`);
   const label = str('label').trim() === '' ? target : str('label').trim();
   if (!/^[A-Za-z0-9._-]+$/.test(label)) throw new BenchConfigError(`--label "${label}" must use only letters, digits, ".", "_" and "-" (it names a folder)`);
+  const generators = intIn('generators', a.generators, 1, 10_000);
+  const generatorIndex = generatorIndexOf(a, context.env ?? {}, generators);
+  let startAt: string | null = null;
+  if (str('start_at').trim() !== '') {
+    const ms = parseStartAt(str('start_at'), context.nowMs ?? null);
+    if (ms === null) {
+      throw new BenchConfigError(
+        `--start_at must be an instant like 2026-05-01T12:00:00Z (with its zone) or ms since the epoch, got "${str('start_at')}"` +
+          (context.nowMs === null || context.nowMs === undefined ? '; a time from now ("+90s") is for npm run plan, which fixes it once for every generator' : ' or a time from now like +90s'),
+      );
+    }
+    startAt = new Date(ms).toISOString();
+  }
 
-  return {
+  const config: BenchConfig = {
     target,
     servers,
     numServers,
@@ -322,18 +416,24 @@ export function toConfig(a: Argv): BenchConfig {
     quiet: a.quiet === true,
     json: a.json === true,
     preset: str('preset') === '' ? null : str('preset'),
+    generators,
+    generatorIndex,
+    startAt,
+    planFile: str('plan') === '' ? null : str('plan'),
+    stepGapMs: intIn('step_gap_ms', a.step_gap_ms, 0, 600_000),
+    maxStartSkewMs: positive('max_start_skew_ms', a.max_start_skew_ms, 600_000),
   };
+  checkSplitRun(config);
+  // Parts of one run may write into one folder (a shared volume): their folders must differ.
+  if (generators > 1) config.label = partLabel(label, generatorIndex);
+  return config;
 }
 
 /**
  * Parses command-line arguments (without node and the script). Returns the help text for
  * --help; throws BenchConfigError for anything invalid, naming the flag.
  */
-export function parseBenchArgs(args: string[]): ParseOutcome {
-  const preset = presetIn(args);
-  if (preset !== undefined && PRESETS[preset] === undefined) {
-    throw new BenchConfigError(`--preset "${preset}" is unknown; choose one of: ${Object.keys(PRESETS).join(', ')}`);
-  }
+export function parseBenchArgs(args: string[], context: ConfigContext = { env: process.env }): ParseOutcome {
   const outcome = parseFlags(
     {
       command: 'bench',
@@ -343,13 +443,27 @@ export function parseBenchArgs(args: string[]): ParseOutcome {
         'Default: 1..3 kvring servers × PUT, GET, DELETE; closed-loop max probe, then open-loop levels.',
       specs: OPTION_SPECS,
       positional: false,
-      defaults: preset !== undefined ? PRESETS[preset] : undefined,
+      defaults: presetDefaults(args),
       usageError: (message) => new BenchConfigError(message),
     },
     args,
   );
   if (outcome.kind === 'help') return outcome;
-  return { kind: 'config', config: toConfig(outcome.argv as Argv) };
+  return { kind: 'config', config: toConfig(outcome.argv as Argv, context) };
+}
+
+/** The defaults of the --preset named in `args` (undefined without one); throws for an unknown preset. */
+export function presetDefaults(args: readonly string[]): Partial<Record<OptionName, string | number | boolean>> | undefined {
+  const preset = presetIn(args);
+  if (preset !== undefined && PRESETS[preset] === undefined) {
+    throw new BenchConfigError(`--preset "${preset}" is unknown; choose one of: ${Object.keys(PRESETS).join(', ')}`);
+  }
+  return preset !== undefined ? PRESETS[preset] : undefined;
+}
+
+/** Parsed flags of a tool that takes the bench's flags (npm run plan) into a BenchConfig. */
+export function configFromFlags(argv: Record<string, unknown>, context: ConfigContext): BenchConfig {
+  return toConfig(argv as Argv, context);
 }
 
 /** The manual's flag table, generated from OPTION_SPECS so it says what --help says. */

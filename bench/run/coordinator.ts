@@ -13,7 +13,7 @@ import type { PlannedStep } from './plan.js';
 import type { IntervalPoint, RunResult, StepResult } from '../results.js';
 import { IntervalTimeline } from './interval-timeline.js';
 import { NodeTransitions } from './node-transitions.js';
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool, type WorkerEvent } from './worker-pool.js';
 import { requestsFor } from '../worker/schedule.js';
 import { cpuShare, cpuUsBetween, otherProcessesCpuTicks, sampleCpu } from './server-cpu.js';
 import { cpus } from 'node:os';
@@ -21,6 +21,7 @@ import { readCpuTicks, stealFraction, type CpuTicks } from './cpu-ticks.js';
 import { disturbedBySteal } from '../analysis/steal-limit.js';
 import { isDeleteOnly, needsKeySpacePreload } from '../workload.js';
 import { median } from '../analysis/statistics.js';
+import type { StepTiming } from './generator-part.js';
 
 export interface CoordinatorHooks {
   onStepStart?(planned: PlannedStep, targetOpsPerSec: number | null, plannedCount: number): void;
@@ -47,6 +48,9 @@ export interface PlanOutcome {
 /** Closed-loop DELETE steps preload this many keys per second of step when no probe is known yet. */
 const FALLBACK_DELETE_RATE = 300_000;
 
+/** Step index of the warm-up request that opens a timed run's connections before its first step (never measured). */
+const WARM_UP_STEP = -1;
+
 export class Coordinator {
   private readonly runStartMs = performance.now();
   private readonly events: RunResult['events'] = [];
@@ -54,11 +58,18 @@ export class Coordinator {
   private readonly nodes: NodeTransitions;
   private pool!: WorkerPool;
   private firstStepStarted = false;
+  /** Global index of this process's first worker: 0, or generatorIndex × numThreads in a split run. */
+  private readonly firstWorker: number;
+  /** --start_at: when each step may start; null: as soon as the previous one ended. */
+  private timing: StepTiming | null = null;
+  /** The current step's thread starts (performance.now() ms), by worker, from their first interval. */
+  private readonly threadStarts = new Map<number, number>();
 
   private constructor(
     private readonly config: BenchConfig,
     private readonly hooks: CoordinatorHooks,
   ) {
+    this.firstWorker = config.generatorIndex * config.numThreads;
     this.timeline = new IntervalTimeline(config.numThreads, config.intervalMs, (point) => this.hooks.onInterval?.(point));
     this.nodes = new NodeTransitions(performance.timeOrigin + this.runStartMs, (kind, detail, tSec) => this.addEvent(kind, detail, tSec));
   }
@@ -66,9 +77,10 @@ export class Coordinator {
   /** Starts --num_threads workers and waits until each is ready. */
   static async start(config: BenchConfig, hooks: CoordinatorHooks = {}): Promise<Coordinator> {
     const c = new Coordinator(config, hooks);
+    // Workers carry their index in the whole run (generator-part.ts): it keys their streams and keys.
     const settings = Array.from({ length: config.numThreads }, (_, w): WorkerSettings => ({
-      workerIndex: w,
-      workerCount: config.numThreads,
+      workerIndex: c.firstWorker + w,
+      workerCount: config.generators * config.numThreads,
       seed: config.seed,
       keySpace: config.keySpace,
       valueSizeMin: config.valueSizeMin,
@@ -83,12 +95,43 @@ export class Coordinator {
     c.pool = await WorkerPool.start(
       settings,
       (event) => {
-        if (event.type === 'interval') c.timeline.add(event);
+        if (event.type === 'interval') c.onInterval(event);
         else c.nodes.add(event);
       },
       config.workerThreads,
     );
     return c;
+  }
+
+  private onInterval(event: Extract<WorkerEvent, { type: 'interval' }>): void {
+    if (event.stepIndex === WARM_UP_STEP) return;
+    // A worker's first interval began when its step did: its start on this thread's clock.
+    if (event.seq === 0) this.threadStarts.set(event.workerIndex, performance.now() - event.durationMs);
+    this.timeline.add({ ...event, workerIndex: event.workerIndex - this.firstWorker });
+  }
+
+  /** From now on, steps and preloads wait for their planned instants (--start_at). */
+  useTiming(timing: StepTiming): void {
+    this.timing = timing;
+  }
+
+  /**
+   * Opens every worker's connections to `servers` with one unmeasured GET each (a read: it changes
+   * nothing), so that a timed run's first step does not start late by the time connecting takes.
+   */
+  async warmUp(servers: readonly string[]): Promise<void> {
+    await this.pool.runStep({
+      stepIndex: WARM_UP_STEP,
+      servers: [...servers],
+      mode: 'closed',
+      ratePerSec: null,
+      durationMs: null,
+      numRequests: 1,
+      mix: { put: 0, get: 1, delete: 0 },
+      keyDist: 'uniform',
+      deleteOnly: false,
+      deleteKeys: 0,
+    });
   }
 
   /** Node-down / node-up as the workers saw them, merged (first down, last up). */
@@ -119,7 +162,9 @@ export class Coordinator {
     const histograms: StepHistograms[] = [];
     const events = this.events;
     const probes = new Map<string, number[]>();
-    const deleteCursors = new Array<number>(this.pool.size).fill(0);
+    // Indexed by global worker: --cleanup names DELETE namespaces by it.
+    const deleteCursors = new Array<number>(this.firstWorker + this.pool.size).fill(0);
+    const timing = this.timing;
     const bestRateByCount = new Map<number, number>();
     let preloadedFor: string | null = null;
     const onAbort = (): void => this.pool.broadcast({ type: 'abort' });
@@ -131,6 +176,8 @@ export class Coordinator {
         const stepServers = servers.slice(0, planned.serverCount);
         const serversKey = stepServers.join(',');
         if (needsKeySpacePreload(planned.workload) && preloadedFor !== serversKey) {
+          await timing?.beforePreload(planned, signal);
+          if (signal.aborted) break;
           this.hooks.onPreload?.(planned.serverCount, config.keySpace);
           const keys = await this.pool.preload(stepServers);
           events.push({ tSec: this.elapsedSec(), kind: 'preload', detail: `${keys} keys over ${planned.serverCount} server(s)` });
@@ -147,6 +194,9 @@ export class Coordinator {
           }
           target = base * (planned.loadFraction ?? 1);
         }
+        // A split run: `target` is every generator's together, this one drives its share.
+        const totalTarget = target;
+        if (target !== null && timing !== null) target *= timing.share;
         const perWorkerRate = target === null ? null : target / this.pool.size;
         const durationMs = config.numRequests === null ? config.stepDurationSec * 1000 : null;
         let deleteKeys = 0;
@@ -162,6 +212,9 @@ export class Coordinator {
         // --steal_retries: a step taken while another tenant had the machine is measured again.
         for (let attempt = 0; ; attempt++) {
           const resultIndex = steps.length;
+          const release = timing === null ? null : await timing.beforeStep(planned, totalTarget, signal);
+          if (release !== null && signal.aborted) break;
+          this.threadStarts.clear();
           this.timeline.startStep(resultIndex, this.elapsedSec());
           if (!this.firstStepStarted) {
             this.firstStepStarted = true;
@@ -208,6 +261,11 @@ export class Coordinator {
             },
             reports,
           );
+          if (release !== null && timing !== null) {
+            step.start = timing.startRecord(release, [...this.threadStarts.values()]);
+            const late = timing.lateNote(planned, step.start);
+            if (late !== null) events.push({ tSec: this.elapsedSec(), kind: 'late-start', detail: late });
+          }
           steps.push(step);
           histograms.push(h);
           for (const r of reports) deleteCursors[r.workerIndex] = Math.max(deleteCursors[r.workerIndex] ?? 0, r.deleteCursor);

@@ -18,6 +18,15 @@ import { computeSlo } from '../analysis/slo.js';
 import { startTargets, TargetSet } from './targets.js';
 import { deleteKeys, keysOfRun } from './cleanup.js';
 import { deleteNamespace, sharedKeyName } from '../key-names.js';
+import { firstWorker, keysOfPart, PlannedStarts, type GeneratorPart } from './generator-part.js';
+import { planIdOf } from './plan-file.js';
+import { stepTimeline } from './plan.js';
+import { WallClock, waitUntil } from './start-clock.js';
+import { clockKey, exchangeClocks } from './clock-exchange.js';
+import type { ClockReading, GeneratorRecord } from '../results.js';
+
+/** The clock exchange ends this long before the common start, so the first step runs undisturbed. */
+const CLOCK_EXCHANGE_ENDS_BEFORE_START_MS = 300;
 
 export interface RunOutcome {
   result: RunResult | null;
@@ -48,6 +57,12 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
   let chaos: ChaosRunner | null = null;
   let chaosResult: ChaosResult | null = null;
   let placement: PlacementRecord | null = null;
+  // --start_at: this run follows a timeline, alone or as one part of a split run.
+  const part: GeneratorPart | null = config.startAt === null ? null : { index: config.generatorIndex, count: config.generators, threads: config.numThreads };
+  const startAtMs = config.startAt === null ? 0 : Date.parse(config.startAt);
+  const planId = planIdOf(config);
+  let clockReading: ClockReading | null = null;
+  let planEndAtMs = 0;
   try {
     const plan = planSteps(config);
     const estimate = estimateSeconds(plan, config);
@@ -85,6 +100,36 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     };
     const c = await Coordinator.start(config, hooks);
     coordinator = c;
+    if (part !== null) {
+      const timeline = stepTimeline(plan, config);
+      planEndAtMs = startAtMs + timeline.endMs;
+      const clock = new WallClock();
+      await c.warmUp(set.addresses);
+      const leadMs = startAtMs - clock.nowMs();
+      progress.note(
+        leadMs >= 0
+          ? `generator ${part.index} of ${part.count} (plan ${planId}): waiting for the common start at ${config.startAt} (in ${(leadMs / 1000).toFixed(1)} s); the plan ends at ${new Date(planEndAtMs).toISOString()}`
+          : `note: generator ${part.index} of ${part.count} (plan ${planId}) is ${(-leadMs / 1000).toFixed(1)} s late for the common start at ${config.startAt}: its steps start late and its results say by how much`,
+      );
+      if (part.count > 1 && config.servers.length > 0) {
+        clockReading = await exchangeClocks({
+          server: config.servers[0]!,
+          keyPrefix: config.keyPrefix,
+          startAtMs,
+          planId,
+          index: part.index,
+          count: part.count,
+          untilMs: startAtMs - CLOCK_EXCHANGE_ENDS_BEFORE_START_MS,
+          nowMs: () => clock.nowMs(),
+          signal,
+          onSeen: (seen, count) => progress.note(`generators up: ${seen} of ${count}`),
+        });
+        for (const [other, ahead] of Object.entries(clockReading.aheadAtMostMs)) {
+          if (ahead < -config.maxStartSkewMs) progress.note(`warning: this generator's clock is at least ${(-ahead).toFixed(1)} ms behind generator ${other}'s: their steps will not start together (check NTP on both machines)`);
+        }
+      }
+      c.useTiming(new PlannedStarts(part, startAtMs, timeline.times, config.maxStartSkewMs, config.stepGapMs, clock));
+    }
     if (config.chaos !== null) {
       chaos = new ChaosRunner(config.chaos, set.handles, () => c.elapsedSec(), (kind, detail, tSec) => c.addEvent(kind, detail, tSec));
       progress.note(`chaos: ${config.chaosText} (times from the start of the first measured step)`);
@@ -100,7 +145,12 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     progress.stop();
     await coordinator?.close();
     if (config.cleanup && outcome !== null && set.addresses.length > 0) {
-      const keys = keysOfRun(config.keyPrefix, config.keySpace, outcome.deleteCursors);
+      // A part deletes its own keys, after the plan's end: the others may still be measuring.
+      if (part !== null && config.generators > 1) await waitUntil(new WallClock(), planEndAtMs, signal);
+      const keys =
+        part !== null && config.generators > 1
+          ? [...keysOfPart(part, config.keyPrefix, config.keySpace, outcome.deleteCursors), clockKey(config.keyPrefix, startAtMs, part.index)]
+          : keysOfRun(config.keyPrefix, config.keySpace, outcome.deleteCursors);
       try {
         const removed = await deleteKeys(set.addresses, keys, Math.max(config.timeoutMs, 5000));
         process.stderr.write(`cleanup: deleted ${removed} of the ${keys.length} key names this run may have written\n`);
@@ -129,6 +179,7 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     interrupted: outcome.interrupted,
     chaos: chaosResult,
     ...(placement === null ? {} : { placement }),
+    ...(part === null || config.generators === 1 ? {} : { generator: generatorRecord(part, planId, config.startAt!, clockReading) }),
   };
   const runDir = await createRunDir(config.outDir, startedAt, config.label);
   await writeRunFiles(runDir, result, outcome.histograms);
@@ -144,11 +195,19 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
   }
   // reports/latest is where a user looks for the last report: it moves only to a run that has one;
   // reports/latest-run is the last run whatever it wrote (scripts that render later read it).
-  await linkLatest(config.outDir, runDir, 'latest-run');
-  if (reported) await linkLatest(config.outDir, runDir);
+  // Parts of a split run may share one folder (a volume of every pod): one link for all would
+  // race, and the report to look at is the merged one.
+  if (config.generators === 1) {
+    await linkLatest(config.outDir, runDir, 'latest-run');
+    if (reported) await linkLatest(config.outDir, runDir);
+  }
 
   // Failures are reported only now, with the partial results already safe on disk.
   return { result, runDir, reported, failure: outcome.failure ?? (outcome.interrupted ? new InterruptedError('a signal') : errorRateFailure(result, config, runDir)) };
+}
+
+function generatorRecord(part: GeneratorPart, planId: string, startAt: string, clock: ClockReading | null): GeneratorRecord {
+  return { index: part.index, count: part.count, planId, startAt, firstWorker: firstWorker(part), threads: part.threads, clock };
 }
 
 /** The run's failure when more requests failed than --max_error_rate allows, else null. */
