@@ -91,8 +91,8 @@ export interface LogBlockHeader {
 }
 
 /**
- * Checks a complete 13-byte block header found at `offsetBytes`; returns it, or what is wrong.
- * The length is believed only after the header's own checksum matched.
+ * Checks a complete 13-byte block header; returns it, or what is wrong (the caller names the
+ * offset). The length is believed only after the header's own checksum matched.
  */
 export function decodeBlockHeader(bytes: Buffer): LogBlockHeader | string {
   if (bytes.readUInt32LE(9) !== crc32(bytes.subarray(0, 9))) return 'checksum mismatch in a block header';
