@@ -1,8 +1,14 @@
-# kvring server image. Standard multi-stage Node build; not built on the development machines
-# (they have no Docker engine), so treat it as a template: docker build -t kvring . && docker run -p 7001:7001 kvring
+# kvring image: the server by default (ENTRYPOINT below); the bench, plan and merge run from the
+# same image with another command (k8s/ does that, docs/distributed.md walks through it). Standard
+# multi-stage Node build; not built on the development machines (they have no Docker engine), so
+# test/k8s-image.test.ts checks what it can: that it copies every folder tsconfig.json compiles.
+#   docker build -t kvring:0.1.0 . && docker run -p 7001:7001 kvring:0.1.0
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
+COPY cli ./cli
+COPY errors ./errors
+COPY protocol ./protocol
 COPY server ./server
 COPY client ./client
 COPY bench ./bench
