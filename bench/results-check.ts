@@ -194,6 +194,7 @@ function checkStepStart(p: Problems, path: string, value: unknown): void {
     p.push(`${path}: firstThreadLateMs (${value.firstThreadLateMs}) > lastThreadLateMs (${value.lastThreadLateMs})`);
   }
   if (value.skewMs !== undefined) checkNumber(p, `${path}.skewMs`, value.skewMs, { min: 0 });
+  if (value.releaseSkewMs !== undefined) checkNumber(p, `${path}.releaseSkewMs`, value.releaseSkewMs, { min: 0 });
 }
 
 /** The `generator` block of one part of a split run. */

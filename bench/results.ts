@@ -208,9 +208,13 @@ export interface StepStart {
   lastThreadLateMs: number;
   /**
    * Merged parts only: first to last thread start across every generator, ms, with the clock
-   * offsets the generators measured between each other taken out.
+   * offsets the generators measured between each other taken out. A thread's start is read from
+   * its first interval report (arrival − its length), so it includes how late that message was
+   * handled: an upper bound of the true spread on a busy machine.
    */
   skewMs?: number;
+  /** Merged parts only: first to last release by the generators' main threads (clock offsets out), ms: exact, the part of skewMs kvring's timing controls. */
+  releaseSkewMs?: number;
 }
 
 /** Results of one generator of a run split across several (--generators). */

@@ -116,9 +116,11 @@ export function mergeStarts(starts: readonly (StepStart | undefined)[], offsetsM
   let latestLate = -Infinity;
   let earliestLate = Infinity;
   let plannedAtMs = Infinity;
+  const releases: number[] = [];
   starts.forEach((s, i) => {
     if (s === undefined) return;
     const offset = offsetsMs[i] ?? 0;
+    if (s.releaseLateMs !== undefined) releases.push(s.releaseLateMs - offset);
     first = Math.min(first, s.firstThreadLateMs - offset);
     last = Math.max(last, s.lastThreadLateMs - offset);
     latestLate = Math.max(latestLate, s.lastThreadLateMs);
@@ -127,11 +129,11 @@ export function mergeStarts(starts: readonly (StepStart | undefined)[], offsetsM
   });
   if (!Number.isFinite(first)) return undefined;
   const round = (ms: number): number => Math.round(ms * 1000) / 1000;
-  const releases = starts.map((s) => s?.releaseLateMs).filter((r): r is number => r !== undefined);
+  const releaseLates = starts.map((s) => s?.releaseLateMs).filter((r): r is number => r !== undefined);
   return {
     plannedAtMs: round(plannedAtMs),
-    ...(releases.length > 0 ? { releaseLateMs: round(Math.max(...releases)) } : {}),
-    firstThreadLateMs: round(earliestLate), lastThreadLateMs: round(latestLate), skewMs: round(last - first) };
+    ...(releaseLates.length > 0 ? { releaseLateMs: round(Math.max(...releaseLates)) } : {}),
+    firstThreadLateMs: round(earliestLate), lastThreadLateMs: round(latestLate), skewMs: round(last - first), ...(releases.length > 0 ? { releaseSkewMs: round(Math.max(...releases) - Math.min(...releases)) } : {}) };
 }
 
 /** The parts' summary for the merged run's `generators` block. */
