@@ -112,6 +112,7 @@ test('clock readings through a shared key: the least difference bounds the offse
   assert.deepEqual(b.reading('s:1').aheadAtMostMs, { '1': 1.5 });
   assert.equal(b.seen(), 2);
   assert.equal(b.observe([null, 'plan 1020.000', 'other 25.000'], 1030), 2, 'it changed: a live generator with another plan');
+  assert.equal(new ClockBounds(1, 'plan').observe([null, 'plan 7.000'], 9, 'plan 8.000'), 1, 'someone else wrote under this index');
 });
 
 test('the wall clock reads sub-millisecond time anchored at a tick of Date.now(), and a step start is measured from it', () => {

@@ -15,21 +15,22 @@ import { sharedKeyName } from '../bench/key-names.js';
 const START = '2026-05-01T12:00:00.000Z';
 const SPLIT = ['--servers', 'kv-0.kv:7001,kv-1.kv:7001', '--generators', '4', '--num_threads', '2', '--rate', '40000', '--workloads', 'put,get', '--load_levels', '50,100', '--start_at', START];
 
-function config(args: string[], env: Record<string, string> = {}): BenchConfig {
+function config(args: string[], env: Record<string, string> = { JOB_COMPLETION_INDEX: '0' }): BenchConfig {
   const outcome = parseBenchArgs(args, { env });
   assert.equal(outcome.kind, 'config');
   return (outcome as { config: BenchConfig }).config;
 }
 
-function refused(args: string[], pattern: RegExp, env: Record<string, string> = {}): void {
+function refused(args: string[], pattern: RegExp, env: Record<string, string> = { JOB_COMPLETION_INDEX: '0' }): void {
   assert.throws(() => parseBenchArgs(args, { env }), (e: unknown) => e instanceof BenchConfigError && pattern.test(e.message), args.join(' '));
 }
 
-test('a generator takes its index from --generator_index, else from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job), else 0', () => {
+test('a generator takes its index from --generator_index, else from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job); a split run must have one', () => {
   assert.equal(config([...SPLIT, '--generator_index', '2']).generatorIndex, 2);
   assert.equal(config(SPLIT, { JOB_COMPLETION_INDEX: '3' }).generatorIndex, 3);
   assert.equal(config([...SPLIT, '--generator_index', '1'], { JOB_COMPLETION_INDEX: '3' }).generatorIndex, 1, 'the flag wins');
-  assert.equal(config(SPLIT).generatorIndex, 0);
+  refused(SPLIT, /give this generator its --generator_index \(0 … 3\), or run it in a Kubernetes Indexed Job/, {});
+  assert.equal(config(['--servers', '127.0.0.1:7001'], {}).generatorIndex, 0, 'a whole run is generator 0 of 1');
   refused(SPLIT, /JOB_COMPLETION_INDEX \(4\) must be an integer from 0 to --generators − 1 \(3\)/, { JOB_COMPLETION_INDEX: '4' });
   refused([...SPLIT, '--generator_index', '-1'], /--generator_index must be an integer from 0/);
 });
@@ -37,7 +38,7 @@ test('a generator takes its index from --generator_index, else from JOB_COMPLETI
 test("each part gets its own label (parts may write into one folder), and single-machine runs keep theirs", () => {
   assert.equal(config(SPLIT, { JOB_COMPLETION_INDEX: '3' }).label, 'external-g3');
   assert.equal(config([...SPLIT, '--label', 'k8s']).label, 'k8s-g0');
-  const whole = config(['--servers', '127.0.0.1:7001']);
+  const whole = config(['--servers', '127.0.0.1:7001'], {});
   assert.equal(whole.label, 'external');
   assert.equal(whole.generators, 1);
   assert.equal(whole.startAt, null);
@@ -132,7 +133,7 @@ test('beside --plan a generator may only say who it is and where results go; an 
   if (out.kind !== 'plan') throw new Error('expected a plan');
   assert.throws(() => argsWithPlan(out.plan, ['--plan', 'p.json', '--rate', '200'], 'p.json'), (e: unknown) => e instanceof PlanFileError && /leave out --rate/.test(e.message));
   const edited = { ...out.plan, args: out.plan.args.map((a) => (a === '100' ? '200' : a)) };
-  assert.throws(() => checkPlanId(edited, config(edited.args), 'p.json'), (e: unknown) => e instanceof PlanFileError && e.code === 'KV_ERR_BENCH_PLAN_FILE' && /was edited/.test(e.message));
+  assert.throws(() => checkPlanId(edited, config([...edited.args, '--generator_index', '1']), 'p.json'), (e: unknown) => e instanceof PlanFileError && e.code === 'KV_ERR_BENCH_PLAN_FILE' && /was edited/.test(e.message));
   assert.throws(() => parsePlanFile('{"kind":"other"}', 'p.json'), /is not a kvring plan/);
   assert.throws(() => planFromArgs(['--servers', 'kv-0.kv:7001', '--rate', '100'], 0), /npm run plan needs --start_at/);
   assert.throws(() => planFromArgs(['--generator_index', '1', '--start_at', '+1m'], 0), /Unknown argument/);

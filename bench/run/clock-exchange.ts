@@ -49,12 +49,16 @@ export class ClockBounds {
 
   /**
    * One round: `values[i]` is generator i's key as read (null if absent), `myClockAtReadMs` this
-   * generator's wall clock when the reply arrived. Returns the index of a live generator that runs
-   * another plan, or null.
+   * generator's wall clock when the reply arrived, `myValue` what this generator wrote in the same
+   * round. Returns the index of a live generator that runs another plan — this generator's own
+   * index when another one writes under it — or null.
    */
-  observe(values: readonly (string | null)[], myClockAtReadMs: number): number | null {
+  observe(values: readonly (string | null)[], myClockAtReadMs: number, myValue: string | null = null): number | null {
     this.rounds++;
     let mismatch: number | null = null;
+    // Read right after this generator's own SET on the same connection: another value there is
+    // another generator writing under the same index between the two.
+    if (myValue !== null && values[this.self] !== undefined && values[this.self] !== myValue) mismatch = this.self;
     values.forEach((text, i) => {
       if (i === this.self || text === null) return;
       const live = this.lastValue.has(i) && this.lastValue.get(i) !== text;
@@ -118,12 +122,16 @@ export async function exchangeClocks(o: ExchangeOptions): Promise<ClockReading> 
   while (!o.signal.aborted && o.nowMs() + period < o.untilMs) {
     const roundStart = o.nowMs();
     try {
-      const replies = await oneShot(host, port, [['SET', keys[o.index]!, encodeClockValue(o.planId, o.nowMs())], ['MGET', ...keys]], Math.max(period * 5, 1000));
+      const mine = encodeClockValue(o.planId, o.nowMs());
+      const replies = await oneShot(host, port, [['SET', keys[o.index]!, mine], ['MGET', ...keys]], Math.max(period * 5, 1000));
       const readAt = o.nowMs();
       const list = replies[1];
       if (Array.isArray(list)) {
         const values = list.map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : typeof v === 'string' ? v : null));
-        const other = bounds.observe(values, readAt);
+        const other = bounds.observe(values, readAt, mine);
+        if (other === o.index) {
+          throw new GeneratorMismatchError(`another generator also runs as generator ${o.index}: give each generator its own --generator_index (an Indexed Job does)`);
+        }
         if (other !== null) {
           throw new GeneratorMismatchError(
             `generator ${other} runs a different plan than this one (${o.planId}) with the same --start_at: give every generator the same flags, or the same file from npm run plan`,

@@ -90,9 +90,9 @@ export const OPTION_SPECS = {
   },
   generator_index: {
     type: 'number',
-    defaultDescription: `$${JOB_COMPLETION_INDEX}, else 0`,
+    defaultDescription: `$${JOB_COMPLETION_INDEX}`,
     group: DISTRIBUTED,
-    describe: `this generator's index, 0 … --generators − 1; when absent, read from ${JOB_COMPLETION_INDEX}, which a Kubernetes Indexed Job sets in each pod`,
+    describe: `this generator's index, 0 … --generators − 1, each index on one generator; when absent, read from ${JOB_COMPLETION_INDEX}, which a Kubernetes Indexed Job sets in each pod (required with --generators > 1)`,
   },
   start_at: {
     type: 'string',
@@ -282,16 +282,22 @@ export interface ConfigContext {
   env?: Readonly<Record<string, string | undefined>>;
   /** npm run plan: "now", which makes a relative --start_at ("+90s") possible. */
   nowMs?: number | null;
+  /** npm run plan: the settings of every generator, none in particular (no index needed). */
+  planning?: boolean;
 }
 
 /** --generator_index, else $JOB_COMPLETION_INDEX, else 0. */
-function generatorIndexOf(a: Argv, env: Readonly<Record<string, string | undefined>>, generators: number): number {
+function generatorIndexOf(a: Argv, env: Readonly<Record<string, string | undefined>>, generators: number, planning: boolean): number {
   const fromEnv = env[JOB_COMPLETION_INDEX];
   let index: unknown = a.generator_index;
   let source = '--generator_index';
   if (index === undefined && fromEnv !== undefined && fromEnv !== '') {
     index = /^\d+$/.test(fromEnv) ? Number(fromEnv) : NaN;
     source = `$${JOB_COMPLETION_INDEX} (${fromEnv})`;
+  }
+  // Two generators both defaulting to 0 would send the same requests: a split run names each one.
+  if (index === undefined && generators > 1 && !planning) {
+    throw new BenchConfigError(`--generators ${generators}: give this generator its --generator_index (0 … ${generators - 1}), or run it in a Kubernetes Indexed Job, which sets ${JOB_COMPLETION_INDEX}`);
   }
   if (index === undefined) return 0;
   if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= generators) {
@@ -360,7 +366,7 @@ export function toConfig(a: Argv, context: ConfigContext = {}): BenchConfig {
   const label = str('label').trim() === '' ? target : str('label').trim();
   if (!/^[A-Za-z0-9._-]+$/.test(label)) throw new BenchConfigError(`--label "${label}" must use only letters, digits, ".", "_" and "-" (it names a folder)`);
   const generators = intIn('generators', a.generators, 1, 10_000);
-  const generatorIndex = generatorIndexOf(a, context.env ?? {}, generators);
+  const generatorIndex = generatorIndexOf(a, context.env ?? {}, generators, context.planning === true);
   let startAt: string | null = null;
   if (str('start_at').trim() !== '') {
     const ms = parseStartAt(str('start_at'), context.nowMs ?? null);

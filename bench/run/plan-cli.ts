@@ -53,7 +53,7 @@ export function planFromArgs(args: string[], nowMs: number): { kind: 'plan'; pla
     args,
   );
   if (outcome.kind === 'help') return outcome;
-  const config = configFromFlags(outcome.argv, { env: {}, nowMs });
+  const config = configFromFlags(outcome.argv, { env: {}, nowMs, planning: true });
   if (config.startAt === null) throw new BenchConfigError('npm run plan needs --start_at: an instant (2026-05-01T12:00:00Z) or a time from now (+2m) by which every generator is up');
   // What every generator runs with: the flags as given, the start as one instant, the thread count fixed.
   const given = flagNamesIn(args);
