@@ -122,8 +122,13 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
           untilMs: startAtMs - CLOCK_EXCHANGE_ENDS_BEFORE_START_MS,
           nowMs: () => clock.nowMs(),
           signal,
-          onSeen: (seen, count) => progress.note(`generators up: ${seen} of ${count}`),
+          onSeen: (seen, count) => {
+            if (seen === count) progress.note(`all ${count} generators are up`);
+          },
         });
+        const seen = new Set([part.index, ...Object.keys(clockReading.aheadAtMostMs).map(Number)]);
+        const missing = Array.from({ length: part.count }, (_, i) => i).filter((i) => !seen.has(i));
+        if (missing.length > 0 && clockReading.rounds > 0) progress.note(`note: generator(s) ${missing.join(', ')} did not show up before the start (${seen.size} of ${part.count} seen); merge will name any part that is missing`);
         for (const [other, ahead] of Object.entries(clockReading.aheadAtMostMs)) {
           if (ahead < -config.maxStartSkewMs) progress.note(`warning: this generator's clock is at least ${(-ahead).toFixed(1)} ms behind generator ${other}'s: their steps will not start together (check NTP on both machines)`);
         }
