@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flagTable, parseFlags, type FlagSpec } from '../cli/flags.js';
 import { runIfMain } from '../cli/main.js';
+import { findMemtier } from './peers.js';
 import { median } from '../bench/analysis/statistics.js';
 import { BenchConfigError } from '../bench/errors.js';
 import type { RunResult } from '../bench/results.js';
@@ -76,16 +77,6 @@ async function runMeasured(cmd: string, args: string[]): Promise<{ stdout: strin
   return { stdout: String(r.stdout), cpuSec: (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SEC };
 }
 
-/** memtier_benchmark's path: the flag, $MEMTIER, or the PATH; null when none runs. */
-async function findMemtier(flag: string): Promise<string | null> {
-  for (const candidate of [flag, process.env.MEMTIER ?? '', 'memtier_benchmark']) {
-    if (candidate === '') continue;
-    const r = await execa(candidate, ['--version'], { reject: false, timeout: 10_000 });
-    if (!r.failed) return candidate;
-  }
-  return null;
-}
-
 async function main(args: string[]): Promise<number> {
   const outcome = parseFlags({ command: 'fidelity', usage: 'Usage: node dist/scripts/fidelity.js [options]', specs: FIDELITY_OPTIONS, positional: false, usageError: (m) => new BenchConfigError(m) }, args);
   if (outcome.kind === 'help') {
@@ -101,7 +92,7 @@ async function main(args: string[]): Promise<number> {
   const threads = Number(a.threads);
   const keySpace = Number(a.key_space);
   const benchFlags = String(a.bench_flags).split(/\s+/).filter((s) => s !== '');
-  const memtier = await findMemtier(String(a.memtier));
+  const memtier = await findMemtier(String(a.memtier) === '' ? undefined : String(a.memtier));
   if (memtier === null) {
     process.stderr.write('fidelity: memtier_benchmark not found (--memtier PATH, $MEMTIER or PATH; build it from github.com/RedisLabs/memtier_benchmark): measuring kvring alone\n');
   }

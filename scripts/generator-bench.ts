@@ -9,11 +9,10 @@
 //     [--pipelines 1,16] [--connections 50] [--memtier /path/to/memtier_benchmark] [--json out.json]
 //
 // Needs redis-server and redis-benchmark (apt-get install redis-server redis-tools); memtier is
-// optional (build it from source, see docs/measuring.md; default path /tmp/memtier/memtier_benchmark
+// optional (build it from source, see docs/measuring.md; found by --memtier, $MEMTIER or PATH
 // or $MEMTIER). Nothing is left running: the redis-server it starts is stopped on exit.
 
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +22,7 @@ import { parseBenchArgs } from '../bench/run/config.js';
 import type { RunResult } from '../bench/results.js';
 import { startTargets, TargetSet } from '../bench/run/targets.js';
 import { median } from '../bench/analysis/statistics.js';
+import { findMemtier } from './peers.js';
 
 const argv = yargs(process.argv.slice(2))
   .option('rounds', { type: 'number', default: 3, describe: 'alternating rounds per setting' })
@@ -30,7 +30,7 @@ const argv = yargs(process.argv.slice(2))
   .option('pipelines', { type: 'string', default: '1,16', describe: 'pipeline depths to compare' })
   .option('connections', { type: 'number', default: 50, describe: 'connections (one thread each tool)' })
   .option('key_space', { type: 'number', default: 100_000, describe: 'keys; all tools preload them' })
-  .option('memtier', { type: 'string', default: process.env.MEMTIER ?? '/tmp/memtier/memtier_benchmark', describe: 'memtier_benchmark binary (skipped if absent)' })
+  .option('memtier', { type: 'string', describe: 'memtier_benchmark binary (default: $MEMTIER, else memtier_benchmark on PATH; skipped if absent)' })
   .option('parts', { type: 'string', default: 'throughput,lowload', describe: 'which comparisons to run' })
   .option('json', { type: 'string', describe: 'also write every measurement here' })
   .strict()
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const connections = argv.connections;
   const seconds = argv.seconds;
   const keySpace = argv.key_space;
-  const memtier = existsSync(argv.memtier) ? argv.memtier : null;
+  const memtier = await findMemtier(argv.memtier);
   const parsed = parseBenchArgs(['--target', 'redis', '--num_servers', '1']);
   if (parsed.kind !== 'config') throw new Error('unreachable');
   const set = new TargetSet('redis');

@@ -1,6 +1,5 @@
 import { execa } from 'execa';
-import { access, constants, readFile, rm } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
 
 // The write load of the cost comparison: SETs of random keys over a fixed key space, one client
 // thread, C connections, pipeline P, from memtier_benchmark or redis-benchmark. Only SETs: the log
@@ -21,22 +20,7 @@ export interface LoadResult {
   opsPerSec: number;
 }
 
-/**
- * The memtier_benchmark binary: `flag` if given, else $MEMTIER, else memtier_benchmark on PATH;
- * null if none of them is an executable file.
- */
-export async function findMemtier(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
-  const candidates = flag !== undefined ? [flag] : env.MEMTIER !== undefined && env.MEMTIER !== '' ? [env.MEMTIER] : (env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, 'memtier_benchmark'));
-  for (const path of candidates) {
-    try {
-      await access(path, constants.X_OK);
-      return path;
-    } catch {
-      // Not there or not executable: try the next candidate.
-    }
-  }
-  return null;
-}
+export { findMemtier } from '../peers.js';
 
 interface MemtierJson {
   'ALL STATS': { Totals: { Count: number; 'Ops/sec': number } };
