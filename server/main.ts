@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, config.logFile);
   const store = new Store();
   let server: KvServer;
+  let loadedMs = 0;
   try {
     const loadStartedMs = Date.now();
     const persistence = await Persistence.open(store, {
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
       discardCorrupt: config.discardCorrupt,
       log,
     });
-    log.info({ keys: store.size, ms: Date.now() - loadStartedMs, dir: config.dir }, 'data loaded');
+    loadedMs = Date.now() - loadStartedMs;
     server = new KvServer(config, store, persistence, log);
     await server.listen();
   } catch (err) {
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
     if (config.logLevel === 'debug' || config.logLevel === 'trace') log.fatal({ err }, 'start-up failed');
     process.exit(reportFailure(startupFailure(err, config), 'server'));
   }
+  // Logged once listening, so that a failed start prints only its one error line.
+  log.info({ keys: store.size, ms: loadedMs, dir: config.dir }, 'data loaded');
   const ready = { event: 'ready', port: server.port, pid: process.pid, host: config.bind };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   log.info({ port: server.port, bind: config.bind, appendonly: config.appendOnly, snapshotIntervalSec: config.snapshotIntervalSec }, 'ready');

@@ -72,7 +72,6 @@ export class KvServer implements ConnectionHost {
       boundPort: () => server.port,
     };
     this.net = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
-    this.net.on('error', (err) => log.error({ err }, 'listening socket error'));
     this.opsTimer = setInterval(() => {
       this.opsLastSecond = stats.commandsProcessed - this.commandsAtLastTick;
       this.commandsAtLastTick = stats.commandsProcessed;
@@ -87,7 +86,10 @@ export class KvServer implements ConnectionHost {
 
   async listen(): Promise<void> {
     this.net.listen({ port: this.config.port, host: this.config.bind, backlog: 4096 });
+    // A failure to listen is the start-up failure main.ts reports in one line; only errors after
+    // that are logged here.
     await Promise.race([once(this.net, 'listening'), once(this.net, 'error').then(([err]) => Promise.reject(err))]);
+    this.net.on('error', (err) => this.log.error({ err }, 'listening socket error'));
     this.durability.start();
   }
 

@@ -1,6 +1,10 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { spawnServer, type RunningServer } from '../server/spawn.js';
@@ -146,4 +150,19 @@ test('redis-benchmark runs to the end against kvring', { skip: hasCommand('redis
   const { stdout } = await run('redis-benchmark', ['-p', String(server.port), '-t', 'set,get', '-n', '2000', '-c', '5', '-P', '4', '-q', '--csv'], { timeout: 30_000 });
   assert.match(stdout, /"SET"/);
   assert.match(stdout, /"GET"/);
+});
+
+test('a server that cannot start prints one error line and nothing else: a port in use exits 1, a bad flag exits 2', async () => {
+  const first = await spawnServer({ args: ['--snapshot-interval', '0'] });
+  after(() => first.stop());
+  const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'server', 'main.js');
+  const dir = mkdtempSync(join(tmpdir(), 'kvring-start-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const busy = spawnSync(process.execPath, [main, '--port', String(first.port), '--dir', dir], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(busy.status, 1);
+  assert.equal(busy.stdout, '');
+  assert.equal(busy.stderr, `kvring server: KV_ERR_SERVER_LISTEN: port ${first.port} on 127.0.0.1 is already in use: stop the other process, or pick another with --port (0 = any free port)\n`);
+  const bad = spawnSync(process.execPath, [main, '--max-clients', 'many'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr, 'kvring server: KV_ERR_SERVER_USAGE: --max-clients must be a number, got "many" (see npm run server -- --help)\n');
 });
