@@ -1,0 +1,225 @@
+// Measures what a request costs one server build in counts that do not depend on time: user-space
+// instructions under valgrind's cachegrind, and system calls under strace, each from four runs of
+// a fixed sequence (bench/costs/sequence.ts) by the difference method (bench/analysis/costs.ts).
+//
+// Why these tools and flags: `node --predictable` makes V8 single-threaded and deterministic (no
+// concurrent compiler or GC threads, fixed random and hash seeds), so the same requests execute
+// the same instructions on every run; cachegrind counts them without simulating caches
+// (--cache-sim=no: ~2× faster, and the counts are all the gate uses). `strace -f -yy` logs every
+// system call of every thread with what each descriptor is, so the wake-ups between threads can be
+// told from the socket reads and writes. Neither count moves with the machine's load, which is why
+// this gate works on a shared 2-vCPU VM where time moves ±20–40 % from run to run. Runs go two at
+// a time (default): the counts do not care, the wall time halves.
+
+import { execa, type ResultPromise } from 'execa';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { KvError } from '../../errors/kv-error.js';
+import { COST_METRICS, COSTS_FORMAT, metricCosts, parseCachegrindTotal, parseStraceLog, gatedCalls, type CostMetric, type CostProfile, type MetricCosts } from '../analysis/costs.js';
+import { driveSequence, CostRunError } from './driver.js';
+import { buildCostSequence, COST_SEQUENCES, type CostSequenceName, type CostSequenceSpec } from './sequence.js';
+
+/** A cost measurement could not be made (the server would not start, a tool failed mid-run). */
+export class CostMeasurementError extends KvError {
+  readonly code = 'KV_ERR_COSTS_MEASURE';
+  readonly exitCode = 2;
+}
+
+/**
+ * V8 flags of every measured server: one thread, fixed seeds (see the head of this file), and a
+ * garbage collector that does not look at the clock. --predictable-gc-schedule fixes the young
+ * generation and the heap's growth and turns the memory reducer off: without it V8 sized the heap
+ * from how fast its collections ran, and PUT's count moved by 50 % between two runs of one build.
+ * --no-incremental-marking makes each full collection one atomic step: incremental marking sizes
+ * its steps by time, and the marking work and write barriers moved by 2–8 M instructions a run.
+ * What still moves (a timer tick or a start-up callback shifting when a scavenge happens) is a
+ * few hundred thousand instructions a run, ~0.1 % of the default sequence's difference.
+ */
+export const PREDICTABLE_NODE_FLAGS = ['--predictable', '--predictable-gc-schedule', '--no-incremental-marking', '--random-seed=1', '--hash-seed=1'];
+
+/** Server flags of every measured server: no persistence, no logging, so only requests cost. */
+export const MEASURED_SERVER_FLAGS = ['--port', '0', '--bind', '127.0.0.1', '--snapshot-interval', '0', '--appendonly', 'no', '--log-level', 'warn', '--stop-on-stdin-eof'];
+
+export const CACHEGRIND_TOOL = 'valgrind --tool=cachegrind --cache-sim=no, node --predictable';
+export const STRACE_TOOL = 'strace -f -yy, node --predictable; waits, thread hand-offs, wake-ups and heap mappings not counted';
+
+export interface MeasureOptions {
+  /** The server's dist/server/main.js. */
+  serverMain: string;
+  sequence: CostSequenceSpec;
+  metrics: readonly CostMetric[];
+  /** Runs at once. */
+  parallel: number;
+  /** A server that printed no ready line in this long failed (valgrind start-up is ~10 s). */
+  readyTimeoutMs: number;
+  /** One run, start to exit. */
+  runTimeoutMs: number;
+  progress?: (line: string) => void;
+}
+
+export const DEFAULT_MEASURE_OPTIONS = { parallel: 2, readyTimeoutMs: 180_000, runTimeoutMs: 900_000 } as const;
+
+/** Why a tool cannot count here, or null when it can (it ran a trivial program successfully). */
+export async function toolProblem(metric: CostMetric): Promise<string | null> {
+  const probe =
+    metric === 'instructions'
+      ? { file: 'valgrind', args: ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', 'true'], pkg: 'valgrind' }
+      : { file: 'strace', args: ['-f', '-c', '-o', '/dev/null', 'true'], pkg: 'strace' };
+  const r = await execa(probe.file, probe.args, { reject: false, timeout: 60_000, all: true });
+  if (r.exitCode === 0) return null;
+  if ((r as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(r.message ?? ''))) return `${probe.file} is not installed (apt-get install ${probe.pkg})`;
+  return `${probe.file} cannot run here (exit ${String(r.exitCode)}): ${String(r.all ?? '').trim().split('\n').slice(-2).join(' ')}`;
+}
+
+interface Run {
+  metric: CostMetric;
+  sequence: CostSequenceName;
+}
+
+/** One server run of one sequence under one tool; returns the tool's report as text. */
+async function runOnce(run: Run, options: MeasureOptions, workDir: string): Promise<string> {
+  const report = join(workDir, `${run.metric}-${run.sequence}.out`);
+  const dataDir = await mkdtemp(join(workDir, 'data-'));
+  const node = [process.execPath, ...PREDICTABLE_NODE_FLAGS, options.serverMain, ...MEASURED_SERVER_FLAGS, '--dir', dataDir];
+  const [file, ...args] =
+    run.metric === 'instructions' ? ['valgrind', '--tool=cachegrind', '--cache-sim=no', `--cachegrind-out-file=${report}`, ...node] : ['strace', '-f', '-yy', '-o', report, ...node];
+  const seq = buildCostSequence(options.sequence, run.sequence);
+  const expected = seq.batches.reduce((n, b) => n + b.requests, 0);
+  const env: Record<string, string> = { NODE_OPTIONS: '' };
+  const child: ResultPromise = execa(file!, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true, env, timeout: options.runTimeoutMs });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (t: string) => {
+    stderr = (stderr + t).slice(-8192);
+  });
+  const exited = child.then((r) => ({ code: r.exitCode ?? null, signal: r.signal ?? null }));
+  const what = `the ${run.sequence} sequence under ${run.metric === 'instructions' ? 'cachegrind' : 'strace'}`;
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new CostMeasurementError(`${what}: the server printed no ready line within ${options.readyTimeoutMs / 1000} s: ${stderr.slice(-1500)}`)), options.readyTimeoutMs);
+      const lines = createInterface({ input: child.stdout! });
+      lines.on('line', (line) => {
+        try {
+          const parsed = JSON.parse(line) as { event?: unknown; port?: unknown };
+          if (parsed.event === 'ready' && typeof parsed.port === 'number') {
+            clearTimeout(timer);
+            resolve(parsed.port);
+          }
+        } catch {
+          // Only the ready line is JSON; anything else on stdout is not ours to read.
+        }
+      });
+      void exited.then((s) => {
+        clearTimeout(timer);
+        reject(new CostMeasurementError(`${what}: the server exited before it was ready (code ${s.code}, signal ${s.signal}): ${stderr.slice(-1500)}`));
+      });
+    });
+    child.stdout?.resume();
+    const outcome = await driveSequence('127.0.0.1', port, seq.batches);
+    if (outcome.errors > 0) throw new CostRunError(`${what}: ${outcome.errors} error repl${outcome.errors === 1 ? 'y' : 'ies'}, the first "${outcome.firstError}": the counts would price errors, not requests`);
+    if (outcome.requests !== expected) throw new CostRunError(`${what}: ${outcome.requests} replies to ${expected} requests`);
+    const status = await exited;
+    if (status.code !== 0) throw new CostMeasurementError(`${what}: exited with code ${status.code} (signal ${status.signal}) after SHUTDOWN NOSAVE: ${stderr.slice(-1500)}`);
+    return await readFile(report, 'utf8');
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    throw err;
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `jobs` with at most `parallel` at once; rejects with the first failure once all started ones ended. */
+async function pool<T>(jobs: (() => Promise<T>)[], parallel: number): Promise<T[]> {
+  const results: T[] = new Array<T>(jobs.length);
+  let next = 0;
+  let failure: unknown = null;
+  const lane = async (): Promise<void> => {
+    while (next < jobs.length && failure === null) {
+      const i = next++;
+      try {
+        results[i] = await jobs[i]!();
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, parallel) }, lane));
+  if (failure !== null) throw failure;
+  return results;
+}
+
+/**
+ * Measures the build whose server is `options.serverMain`. A metric whose tool is missing or cannot
+ * run here is null in the profile, with the reason in `missing`; any other failure throws.
+ */
+export async function measureCosts(options: MeasureOptions): Promise<CostProfile> {
+  const started = Date.now();
+  const missing: CostProfile['missing'] = {};
+  const metrics: CostMetric[] = [];
+  for (const metric of COST_METRICS) if (!options.metrics.includes(metric)) missing[metric] = `not asked for (--metrics ${options.metrics.join(',')})`;
+  for (const metric of options.metrics) {
+    const problem = await toolProblem(metric);
+    if (problem === null) metrics.push(metric);
+    else {
+      missing[metric] = problem;
+      options.progress?.(`${metric}: not measured: ${problem}`);
+    }
+  }
+  const workDir = await mkdtemp(join(tmpdir(), 'kvring-costs-'));
+  try {
+    const runs: Run[] = metrics.flatMap((metric) => COST_SEQUENCES.map((sequence) => ({ metric, sequence })));
+    let done = 0;
+    const reports = await pool(
+      runs.map((run) => async () => {
+        const text = await runOnce(run, options, workDir);
+        options.progress?.(`${++done}/${runs.length}: ${run.metric}, ${run.sequence} sequence`);
+        return text;
+      }),
+      options.parallel,
+    );
+    const profile: CostProfile = {
+      format: COSTS_FORMAT,
+      server: options.serverMain,
+      node: process.version,
+      sequence: options.sequence,
+      instructions: null,
+      syscalls: null,
+      missing,
+      elapsedSec: 0,
+    };
+    for (const metric of metrics) {
+      const texts = Object.fromEntries(COST_SEQUENCES.map((s) => [s, reports[runs.findIndex((r) => r.metric === metric && r.sequence === s)]!])) as Record<CostSequenceName, string>;
+      profile[metric] = metric === 'instructions' ? instructionCosts(texts, options.sequence) : syscallCosts(texts, options.sequence);
+    }
+    profile.elapsedSec = (Date.now() - started) / 1000;
+    return profile;
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+function instructionCosts(texts: Record<CostSequenceName, string>, spec: CostSequenceSpec): MetricCosts {
+  const totals = {} as Record<CostSequenceName, number>;
+  for (const s of COST_SEQUENCES) {
+    const n = parseCachegrindTotal(texts[s]);
+    if (n === null) throw new CostMeasurementError(`cachegrind wrote no instruction total for the ${s} sequence`);
+    totals[s] = n;
+  }
+  return metricCosts(CACHEGRIND_TOOL, totals, spec);
+}
+
+function syscallCosts(texts: Record<CostSequenceName, string>, spec: CostSequenceSpec): MetricCosts {
+  const totals = {} as Record<CostSequenceName, number>;
+  const names = {} as Record<CostSequenceName, Record<string, number>>;
+  for (const s of COST_SEQUENCES) {
+    const counts = parseStraceLog(texts[s]);
+    if (counts === null) throw new CostMeasurementError(`strace logged no system call for the ${s} sequence`);
+    names[s] = counts;
+    totals[s] = gatedCalls(counts);
+  }
+  return metricCosts(STRACE_TOOL, totals, spec, names);
+}
