@@ -3,6 +3,7 @@ import { CompareMismatchError } from '../errors.js';
 import { DISTURBED_STEAL_FRACTION, disturbedBySteal } from './steal-limit.js';
 import { groupSteps, type StepGroup } from './step-groups.js';
 import { seededRandom } from '../prng.js';
+import { compareCosts, DEFAULT_COST_THRESHOLDS, type CostComparison, type CostMetric, type CostProfile } from './costs.js';
 import {
   bootstrapMedianRatio,
   detectableShift,
@@ -35,6 +36,13 @@ import {
 //
 // server_cpu is the servers' CPU time per request (bench/run/server-cpu.ts), known when the bench
 // started the servers itself; a step is compared on it only when every trial on both sides has it.
+//
+// The deterministic gate: when both sides carry instruction counts (costs.json, `npm run costs`),
+// they decide instead — instructions and system calls per request of each operation, worse by more
+// than --max_cost_regression is a regression, with no test of significance because the counts do
+// not vary from run to run (bench/analysis/costs.ts). The timed metrics are then reported, not
+// gated: on a shared machine time moves ±20–40 % between runs, and no threshold on it guards 5 %.
+// Without instruction counts on both sides the timed gate judges, and the comparison says why.
 
 export const METRICS = ['throughput', 'server_cpu', 'p50', 'p99'] as const;
 export type Metric = (typeof METRICS)[number];
@@ -66,7 +74,22 @@ export interface CompareOptions {
   bootstrapIterations: number;
   /** Seed of the bootstrap resampling: the same inputs always give the same intervals. */
   seed: number;
+  /** Gate on instruction and system call counts when both sides have them (the timed metrics are then information). */
+  gateCosts: boolean;
+  /** Smallest relative change of a count per request that fails, per count. */
+  costThresholds: Record<CostMetric, number>;
 }
+
+/** Both sides' costs.json (null: that side has none, `why` in words). */
+export interface CostInputs {
+  baseline: CostProfile | null;
+  candidate: CostProfile | null;
+  /** Why a side has no profile, e.g. "no costs.json in perf/baseline". */
+  missing?: { baseline?: string; candidate?: string };
+}
+
+/** Which gate decided the outcome: the counts (deterministic) or the timed metrics (statistical). */
+export type GateKind = 'counts' | 'timed';
 
 export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
   maxRegression: 0.05,
@@ -78,6 +101,8 @@ export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
   noiseFloor: null,
   bootstrapIterations: 2000,
   seed: 1,
+  gateCosts: true,
+  costThresholds: DEFAULT_COST_THRESHOLDS,
 };
 
 export type MetricVerdict =
@@ -192,6 +217,14 @@ export interface Comparison {
   disturbedTrials: { baseline: number; candidate: number };
   /** outcome === 'regression' (kept for readers of --json). */
   failed: boolean;
+  /** Which gate judged: 'counts' when both sides had instruction counts (and --gate_costs), else 'timed'. */
+  gateKind: GateKind;
+  /** The counts of both sides judged against each other; null when a side had none. */
+  costs: CostComparison | null;
+  /** Why the timed gate judged although counts were looked for; null when the counts judged or none were given. */
+  timedFallback: string | null;
+  /** Timed steps with a gated regression (with the counts gate: 0, the timed metrics are not gated). */
+  timedRegressions: number;
 }
 
 /** Metrics that mean something for a step: saturation throughput and its CPU cost for closed-loop steps, latency for all. */
@@ -311,8 +344,11 @@ export function trialsNeededFor(steps: readonly StepComparison[], options: Pick<
 }
 
 /** Compares every step the two runs have in common. Throws CompareMismatchError when there is none. */
-export function compareRuns(baseline: RunResult, candidate: RunResult, partial: Partial<CompareOptions> = {}): Comparison {
-  const options: CompareOptions = { ...DEFAULT_COMPARE_OPTIONS, ...partial };
+export function compareRuns(baseline: RunResult, candidate: RunResult, partial: Partial<CompareOptions> = {}, costInputs: CostInputs | null = null): Comparison {
+  const requested: CompareOptions = { ...DEFAULT_COMPARE_OPTIONS, ...partial };
+  const { costs, gateKind, timedFallback } = judgeCosts(costInputs, requested);
+  // With the counts gate the timed metrics are still compared, only not gated.
+  const options: CompareOptions = gateKind === 'counts' ? { ...requested, gate: [] } : requested;
   const thresholds = thresholdsFor(options);
   const random = seededRandom(options.seed);
   const disturbed = (s: StepResult): boolean => disturbedBySteal(s.stealFraction, options.maxSteal);
@@ -366,7 +402,7 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
     warnings.push(`${onlyInBaseline.length + onlyInCandidate.length} step(s) exist on one side only and are not compared`);
   }
   const gatedSteps = steps.filter((s) => s.metrics.some((m) => m.gated));
-  if (gatedSteps.length === 0) {
+  if (gatedSteps.length === 0 && gateKind === 'timed') {
     warnings.push(
       `no compared step has a gated metric (--gate ${options.gate.join(',')}); closed-loop (max) steps carry throughput (and server_cpu when the bench started the servers on Linux), every step carries p50/p99`,
     );
@@ -406,15 +442,21 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
   }
   const cb = steps.filter((s) => s.clientBound && s.metrics.some((m) => m.gated));
   if (cb.length > 0) warnings.push(`${cb.length} gated step(s) were client-bound on some trial: the load generator, not the server, may have set their numbers`);
-  const regressions = steps.filter((s) => s.verdict === 'regression').length;
-  const improvements = steps.filter((s) => s.verdict === 'improvement').length;
+  const timedRegressions = steps.filter((s) => s.verdict === 'regression').length;
+  // System call counts judged without instruction counts still gate: they are exact either way.
+  const costRegressions = costs === null ? 0 : costs.regressions;
+  const regressions = timedRegressions + costRegressions;
+  const improvements = steps.filter((s) => s.verdict === 'improvement').length + (costs === null ? 0 : costs.improvements);
   const untested = steps.filter((s) => s.verdict === 'untested').length;
+  if (costs !== null) warnings.push(...costs.notes);
+  if (timedFallback !== null) warnings.push(`judged by the timed gate: ${timedFallback}`);
   // Nothing gated measured is nothing tested: "no regression" would claim what was never looked at.
-  const outcome: CompareOutcome = regressions > 0 ? 'regression' : untested > 0 || gatedSteps.length === 0 ? 'untested' : 'pass';
+  const outcome: CompareOutcome =
+    regressions > 0 ? 'regression' : gateKind === 'counts' ? 'pass' : untested > 0 || gatedSteps.length === 0 ? 'untested' : 'pass';
   return {
     baselineLabel: baseline.label || baseline.target,
     candidateLabel: candidate.label || candidate.target,
-    options,
+    options: requested,
     steps,
     onlyInBaseline,
     onlyInCandidate,
@@ -427,7 +469,29 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, partial: 
     warnings,
     disturbedTrials: leftOut,
     failed: outcome === 'regression',
+    gateKind,
+    costs,
+    timedFallback,
+    timedRegressions,
   };
+}
+
+/**
+ * Which gate judges, and the counts' comparison: the counts when --gate_costs and both sides have
+ * instruction counts; otherwise the timed metrics, with the reason when counts were looked for
+ * (inputs given). The system call counts are judged whenever both sides have them.
+ */
+export function judgeCosts(inputs: CostInputs | null, options: Pick<CompareOptions, 'gateCosts' | 'costThresholds'>): { costs: CostComparison | null; gateKind: GateKind; timedFallback: string | null } {
+  if (inputs === null || !options.gateCosts) return { costs: null, gateKind: 'timed', timedFallback: inputs !== null ? 'the count gate is off (--no-gate_costs)' : null };
+  if (inputs.baseline === null || inputs.candidate === null) {
+    const sides = (['baseline', 'candidate'] as const).filter((side) => inputs[side] === null);
+    const why = sides.map((side) => inputs.missing?.[side] ?? `the ${side} has no costs.json`).join('; ');
+    return { costs: null, gateKind: 'timed', timedFallback: `no instruction counts on ${sides.length === 2 ? 'either side' : `the ${sides[0]} side`} (${why})` };
+  }
+  const costs = compareCosts(inputs.baseline, inputs.candidate, options.costThresholds);
+  if (costs.judged.includes('instructions')) return { costs, gateKind: 'counts', timedFallback: null };
+  const why = costs.unjudged.find((u) => u.metric === 'instructions')?.why ?? 'instructions were not measured';
+  return { costs, gateKind: 'timed', timedFallback: `instructions ${why}` };
 }
 
 function describeKeys(groups: StepGroup[]): string {

@@ -1,19 +1,21 @@
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { compareRuns, METRICS, noiseFloorFrom, DEFAULT_COMPARE_OPTIONS, OUTCOME_EXIT_CODES, type CompareOptions, type Comparison, type Metric } from '../analysis/compare.js';
+import { compareRuns, METRICS, noiseFloorFrom, DEFAULT_COMPARE_OPTIONS, OUTCOME_EXIT_CODES, type CompareOptions, type Comparison, type CostInputs, type Metric } from '../analysis/compare.js';
+import { costProfileProblem, type CostProfile } from '../analysis/costs.js';
 import { comparisonMarkdown, comparisonText } from './comparison-text.js';
 import { latencyThroughputData, operationsIn } from './chart-data.js';
 import { renderOverlay } from './charts.js';
 import { parseCliArgs, parsePercent } from './cli-args.js';
 import { flagTable, type FlagSpec } from '../../cli/flags.js';
 import { runIfMain } from '../../cli/main.js';
-import { ReportUsageError } from '../errors.js';
+import { ReportUsageError, ResultsInputError } from '../errors.js';
 import { readSide } from './load-results.js';
 import type { RunResult } from '../results.js';
 
 // `npm run compare -- <baseline> <candidate>`: the table on stdout, optional markdown and overlay
 // charts, and the exit code a CI job trusts: 0 no regression, 1 regression, 2 could not compare,
-// 3 untested (too few trials to test: not a pass).
+// 3 untested (too few trials to test: not a pass). A costs.json beside each side's results
+// (`npm run costs`) makes the instruction and system call counts the gate.
 
 export const COMPARE_OPTIONS = {
   max_regression: { type: 'string', default: '5%', describe: 'smallest worsening that fails, in percent ("5%" or "5"); raised to the noise floor when --noise is given' },
@@ -31,6 +33,12 @@ export const COMPARE_OPTIONS = {
   },
   skip_trials: { type: 'number', default: 0, describe: 'ignore the first K trials of every run (warm-up: a fresh server is slower while its JIT compiles); runs need --trials > K' },
   gate: { type: 'string', default: DEFAULT_COMPARE_OPTIONS.gate.join(','), describe: `metrics whose regression fails the comparison, comma-separated: ${METRICS.join(', ')} (others are reported only)` },
+  gate_costs: {
+    type: 'boolean',
+    default: true,
+    describe: 'when both sides have a costs.json (npm run costs) beside their results, gate on instructions and system calls per request instead of the timed metrics, which are then reported only (--no-gate_costs: the timed gate)',
+  },
+  max_cost_regression: { type: 'string', default: '1%', describe: 'smallest increase of instructions or system calls per request that fails (the counts repeat within 0.3% here)' },
   noise: { type: 'string', array: true, describe: 'two A/A runs of the same build (files or folders): their largest step difference is the noise floor, and thresholds rise to it' },
   markdown: { type: 'string', describe: 'also write the markdown summary to this file (it is appended to $GITHUB_STEP_SUMMARY when that is set)' },
   chart_dir: { type: 'string', default: 'reports/compare', describe: 'folder for the overlay charts <op>-overlay.png' },
@@ -77,6 +85,7 @@ export function parseCompareArgs(args: string[]): CompareInvocation | { help: st
   if (!Number.isInteger(skipTrials) || skipTrials < 0) throw new ReportUsageError(`--skip_trials must be an integer ≥ 0, got ${String(a['skip_trials'])}`);
   const seed = Number(a['seed']);
   if (!Number.isInteger(seed)) throw new ReportUsageError(`--seed must be an integer, got ${String(a['seed'])}`);
+  const costThreshold = parsePercent('max_cost_regression', a['max_cost_regression']);
   const noiseArg = a['noise'];
   let noise: [string, string] | null = null;
   if (noiseArg !== undefined) {
@@ -89,11 +98,56 @@ export function parseCompareArgs(args: string[]): CompareInvocation | { help: st
     candidate: positional[1]!,
     noise,
     skipTrials,
-    options: { maxRegression: parsePercent('max_regression', a['max_regression']), maxSteal: parseMaxSteal(a['max_steal']), alpha, minTrials, failUntested: a['fail_untested'] === true, gate: gate as Metric[], seed },
+    options: {
+      maxRegression: parsePercent('max_regression', a['max_regression']),
+      maxSteal: parseMaxSteal(a['max_steal']),
+      alpha,
+      minTrials,
+      failUntested: a['fail_untested'] === true,
+      gate: gate as Metric[],
+      seed,
+      gateCosts: a['gate_costs'] !== false,
+      costThresholds: { instructions: costThreshold, syscalls: costThreshold },
+    },
     markdown: typeof a['markdown'] === 'string' ? a['markdown'] : null,
     chartDir: a['charts'] === false ? null : String(a['chart_dir']),
     json: a['json'] === true,
   };
+}
+
+/**
+ * The costs.json of a compare input: inside it when it is a folder, beside it when it is a file.
+ * `{ profile: null, why }` when there is none; a file that is not a costs profile is a
+ * ResultsInputError (exit 2): a gate must not quietly ignore the evidence it was given.
+ */
+export async function readCostsBeside(input: string): Promise<{ profile: CostProfile | null; why: string }> {
+  const folder = await stat(input).then(
+    (st) => (st.isDirectory() ? input : dirname(input)),
+    () => dirname(input),
+  );
+  const path = join(folder, 'costs.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return { profile: null, why: `no costs.json in ${folder} (npm run costs -- --out ${path} makes one)` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ResultsInputError(`${path} is not JSON (${(err as Error).message}): measure again with npm run costs`);
+  }
+  const problem = costProfileProblem(parsed);
+  if (problem !== null) throw new ResultsInputError(`${path} is not a kvring costs file: ${problem}; measure again with npm run costs`);
+  return { profile: parsed as CostProfile, why: '' };
+}
+
+/** Both sides' costs.json; null when neither has one (then compare is the timed comparison alone, as always). */
+export async function readCostInputs(baseline: string, candidate: string): Promise<CostInputs | null> {
+  const [b, c] = await Promise.all([readCostsBeside(baseline), readCostsBeside(candidate)]);
+  if (b.profile === null && c.profile === null) return null;
+  return { baseline: b.profile, candidate: c.profile, missing: { baseline: b.why || undefined, candidate: c.why || undefined } };
 }
 
 /** --max_steal: a percentage below 100, or 100% to keep every trial (null). */
@@ -145,7 +199,7 @@ export async function runCompare(args: string[]): Promise<number> {
     const [a, b] = await Promise.all(inv.noise.map((p) => readSide(p, inv.skipTrials)));
     options.noiseFloor = noiseFloorFrom(a!.result, b!.result, `${inv.noise[0]} vs ${inv.noise[1]}`, options.maxSteal);
   }
-  const comparison = compareRuns(baseline.result, candidate.result, options);
+  const comparison = compareRuns(baseline.result, candidate.result, options, await readCostInputs(inv.baseline, inv.candidate));
   const charts = inv.chartDir ? await writeOverlays(baseline.result, candidate.result, comparison, inv.chartDir) : [];
   if (inv.json) process.stdout.write(`${JSON.stringify(comparison, null, 2)}\n`);
   else {

@@ -1,4 +1,6 @@
 import { OUTCOME_EXIT_CODES, type Comparison, type Metric, type MetricComparison, type StepComparison } from '../analysis/compare.js';
+import type { CostChange, CostComparison, CostMetric } from '../analysis/costs.js';
+import { COST_OPERATIONS } from '../costs/sequence.js';
 import { smallestOneSidedP } from '../analysis/statistics.js';
 import { formatMs, formatOps } from './chart-data.js';
 
@@ -77,16 +79,100 @@ function metricOf(s: StepComparison, metric: Metric): MetricComparison | undefin
   return s.metrics.find((m) => m.metric === metric);
 }
 
+const COST_NAMES: Record<CostMetric, string> = { instructions: 'instructions', syscalls: 'system calls' };
+
+function formatCount(metric: CostMetric, v: number): string {
+  return metric === 'instructions' ? Math.round(v).toLocaleString('en-US') : v.toFixed(3);
+}
+
+/** "12,498 → 12,750 (+2.0%)". */
+export function costCell(ch: CostChange | undefined): string {
+  if (!ch) return '—';
+  return `${formatCount(ch.metric, ch.baseline)} → ${formatCount(ch.metric, ch.candidate)} (${formatPercent(ch.change)})`;
+}
+
+/** The verdict of one operation's counts in words, naming the system calls that moved. */
+export function costVerdictText(changes: readonly CostChange[]): string {
+  const worse = changes.filter((ch) => ch.verdict === 'regression');
+  const better = changes.filter((ch) => ch.verdict === 'improvement');
+  const moved = changes.flatMap((ch) => (ch.movedNames ?? []).map((m) => `${m.name} ${m.baseline.toFixed(3)} → ${m.candidate.toFixed(3)}`));
+  const parts: string[] = [];
+  if (worse.length > 0) parts.push(`REGRESSION: ${worse.map((ch) => `${COST_NAMES[ch.metric]} ${formatPercent(ch.change)}`).join(', ')}`);
+  if (better.length > 0) parts.push(`improved: ${better.map((ch) => `${COST_NAMES[ch.metric]} ${formatPercent(ch.change)}`).join(', ')}`);
+  if (parts.length === 0) parts.push('unchanged');
+  if (moved.length > 0) parts.push(`(per request: ${moved.join(', ')})`);
+  return parts.join(' ');
+}
+
+/** Which gate judged, in one sentence (the deterministic one, or the timed fallback and why); '' when no counts were given. */
+export function gateText(c: Comparison): string {
+  const k = c.costs;
+  if (c.gateKind === 'counts' && k !== null) {
+    const thresholds = k.judged.map((m) => `${COST_NAMES[m]} ${formatPercent(k.thresholds[m]).replace('+', '')}`).join(', ');
+    const unjudged = k.unjudged.map((u) => ` ${COST_NAMES[u.metric]} not judged: ${u.why}.`).join('');
+    return (
+      `Gate: ${k.judged.map((m) => COST_NAMES[m]).join(' and ')} per request of ${COST_OPERATIONS.map((o) => o.toUpperCase()).join(', ')}, counted (valgrind's cachegrind and strace under node --predictable), not timed: ` +
+      `a count above the baseline's by more than its threshold (${thresholds}) is a regression; the counts do not vary from run to run, so no test of significance is needed.${unjudged} ` +
+      'The timed figures are information, not gated.'
+    );
+  }
+  if (c.timedFallback !== null) {
+    const syscalls = k !== null && k.judged.includes('syscalls') ? ' System calls per request are still gated (exact on both sides).' : '';
+    return `Gate: TIMED (fallback) — ${c.timedFallback}.${syscalls}`;
+  }
+  return '';
+}
+
+function costChangesOf(k: CostComparison, op: string): CostChange[] {
+  return k.changes.filter((ch) => ch.operation === op);
+}
+
+/** The counts table in markdown; '' without counts. */
+export function costsMarkdown(c: Comparison): string {
+  const k = c.costs;
+  if (k === null || k.judged.length === 0) return '';
+  const lines = ['| operation | instructions / request | system calls / request | verdict |', '|---|---|---|---|'];
+  for (const op of COST_OPERATIONS) {
+    const changes = costChangesOf(k, op);
+    const verdict = costVerdictText(changes);
+    const mark = changes.some((ch) => ch.verdict === 'regression') ? '❌ ' : changes.some((ch) => ch.verdict === 'improvement') ? '🟢 ' : '';
+    lines.push(`| ${op.toUpperCase()} | ${costCell(changes.find((ch) => ch.metric === 'instructions'))} | ${costCell(changes.find((ch) => ch.metric === 'syscalls'))} | ${mark}${verdict.replace(/\|/g, '\\|')} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The counts table for the terminal; '' without counts. */
+export function costsText(c: Comparison): string {
+  const k = c.costs;
+  if (k === null || k.judged.length === 0) return '';
+  const header = ['operation', 'instructions/request', 'system calls/request', 'verdict'];
+  const rows = COST_OPERATIONS.map((op) => {
+    const changes = costChangesOf(k, op);
+    return [op.toUpperCase(), costCell(changes.find((ch) => ch.metric === 'instructions')), costCell(changes.find((ch) => ch.metric === 'syscalls')), costVerdictText(changes)];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]): string => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
+  return `${[fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n')}\n`;
+}
+
 /** One sentence on how the verdicts were reached: test, α, thresholds, trials, noise floor. */
 export function methodText(c: Comparison): string {
+  const gate = gateText(c);
+  if (c.gateKind === 'counts') return `${gate} Timed figures: ${timedMethodText(c)}`;
+  return gate === '' ? timedMethodText(c) : `${gate} ${timedMethodText(c)}`;
+}
+
+/** How the timed metrics were compared (gated or, under the counts gate, reported). */
+export function timedMethodText(c: Comparison): string {
   const o = c.options;
   const trials = `${Math.min(...c.steps.map((s) => s.baselineTrials))}–${Math.max(...c.steps.map((s) => s.baselineTrials))} baseline and ${Math.min(...c.steps.map((s) => s.candidateTrials))}–${Math.max(...c.steps.map((s) => s.candidateTrials))} candidate trials per step`.replace(/(\d+)–\1/g, '$1');
   const thresholds = (Object.keys(c.thresholds) as Metric[]).map((m) => `${m} ${formatPercent(c.thresholds[m]).replace('+', '')}`).join(', ');
   const floor = c.options.noiseFloor
     ? ` Noise floor of this machine (A/A: ${c.options.noiseFloor.source}): ${(Object.entries(c.options.noiseFloor.byMetric) as [Metric, number][]).map(([m, v]) => `${m} ${formatPercent(v).replace('+', '')}`).join(', ')}; thresholds were raised to it.`
     : ' No A/A noise floor given (--noise): thresholds are --max_regression.';
+  const gateNames = c.gateKind === 'counts' ? 'none (the counts judge)' : o.gate.length ? o.gate.join(', ') : 'nothing';
   return (
-    `Gate: ${o.gate.length ? o.gate.join(', ') : 'nothing'}. A metric regresses when its median over trials is worse by more than the threshold (${thresholds}) ` +
+    `${c.gateKind === 'counts' ? 'Timed gate' : 'Gate'}: ${gateNames}. A metric regresses when its median over trials is worse by more than the threshold (${thresholds}) ` +
     `and a one-sided Mann–Whitney U test over ≥ ${o.minTrials} trials a side gives p ≤ ${o.alpha}${o.failUntested ? ' (with fewer trials: the threshold alone, --fail_untested)' : '; with fewer trials a step is untested, which is not a pass'}. ${trials}.${floor}`
   );
 }
@@ -154,6 +240,9 @@ export function comparisonMarkdown(c: Comparison, extras: { charts?: string[]; b
     for (const w of c.warnings) lines.push(`> ⚠️ ${w}`);
     lines.push('');
   }
+  const counts = costsMarkdown(c);
+  if (counts !== '') lines.push(counts);
+  if (c.gateKind === 'counts') lines.push('Timed figures (information, not gated):', '');
   lines.push('| step | trials (base/cand) | throughput ops/s | server CPU/request | p50 ms | p99 ms | verdict |', '|---|---|---|---|---|---|---|');
   for (const s of c.steps) {
     const verdict = stepVerdictText(s);
@@ -198,7 +287,11 @@ export function comparisonText(c: Comparison): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]): string => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
-  const out = [`candidate "${c.candidateLabel}" vs baseline "${c.baselineLabel}"`, fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt), ''];
+  const counts = costsText(c);
+  const out = [`candidate "${c.candidateLabel}" vs baseline "${c.baselineLabel}"`];
+  if (counts !== '') out.push(counts);
+  if (c.gateKind === 'counts') out.push('timed figures (information, not gated):');
+  out.push(fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt), '');
   out.push(methodText(c));
   for (const w of c.warnings) out.push(`warning: ${w}`);
   const needed = trialsNeededText(c);
