@@ -40,6 +40,7 @@ test('the parts of a split run merge into one run: counts and throughput add up,
   assert.equal(result.generator, undefined, 'the merged run is not a part');
   assert.equal(result.label, 'k8s-merged');
   assert.equal(result.generators!.count, 3);
+  assert.equal(result.config['numThreads'], 3, 'the merged run is one run of all the generators\' workers');
   assert.deepEqual(
     result.generators!.parts.map((p) => p.machine),
     ['gen-0', 'gen-1', 'gen-2'],

@@ -270,7 +270,12 @@ export function mergeRuns(inputRuns: readonly RunResult[], names?: readonly stri
     finishedAt: new Date(Math.max(...spans.map((s) => s[1]))).toISOString(),
     machine: mergeMachines(runs.map((r) => r.machine)),
     servers: [...new Set(runs.flatMap((r) => r.servers))],
-    config: { ...first.config, mergedFrom: runs.map((r, i) => ({ machine: machineNames[i], label: r.label, startedAt: r.startedAt, gitCommit: r.gitCommit })) },
+    config: {
+      ...first.config,
+      // A split run's parts together are one run of G·T workers: its charts say so.
+      ...(split === null ? {} : { numThreads: split.count * parts!.records[0]!.threads }),
+      mergedFrom: runs.map((r, i) => ({ machine: machineNames[i], label: r.label, startedAt: r.startedAt, gitCommit: r.gitCommit })),
+    },
     steps,
     intervals: mergeIntervals(runs),
     slo: first.slo ? computeSlo(steps, { objective: first.slo.objective, percentile: first.slo.percentile, boundUs: first.slo.boundUs }, maxErrorRate) : null,
