@@ -11,10 +11,13 @@ import { flagTable, type FlagSpec } from '../cli/flags.js';
 import { runIfMain } from '../cli/main.js';
 
 // The CI performance gate as one command, so a workflow only calls it and the test suite can run
-// it end to end: build the baseline and the candidate side by side, measure them in alternating
-// rounds of `bench --preset ci`, judge with compare, write the markdown summary (and append it to
-// $GITHUB_STEP_SUMMARY when set) and exit with compare's code — 0 no regression, 1 regression,
-// 2 could not compare (this script's own failures too), 3 untested (not a pass).
+// it end to end: build the baseline and the candidate side by side, count each build's
+// instructions and system calls per request (`npm run costs`: valgrind and strace, deterministic),
+// measure them in alternating rounds of `bench --preset ci`, judge with compare — on the counts
+// when both sides have them, on the timed figures otherwise, and it says which — write the
+// markdown summary (and append it to $GITHUB_STEP_SUMMARY when set) and exit with compare's code —
+// 0 no regression, 1 regression, 2 could not compare (this script's own failures too), 3 untested
+// (not a pass).
 //
 //   node dist/scripts/perf-gate.js --base origin/main            (a git ref: checked out in a worktree)
 //   node dist/scripts/perf-gate.js --base_dir ../main-checkout   (a checkout already there)
@@ -28,6 +31,8 @@ const OWN_CHECKOUT = resolvePath(dirname(fileURLToPath(import.meta.url)), '..', 
 const BENCH_JS = join('dist', 'bench', 'run', 'cli.js');
 const COMPARE_JS = join('dist', 'bench', 'report', 'compare-cli.js');
 const REPORT_JS = join('dist', 'bench', 'report', 'report-cli.js');
+const COSTS_JS = join('dist', 'bench', 'costs', 'costs-cli.js');
+const SERVER_JS = join('dist', 'server', 'main.js');
 
 export const PERF_GATE_OPTIONS = {
   base: { type: 'string', describe: 'baseline as a git ref (commit, branch, tag) of the candidate\'s repository: checked out into a temporary worktree, built, removed afterwards' },
@@ -38,6 +43,13 @@ export const PERF_GATE_OPTIONS = {
   skip_trials: { type: 'number', default: 1, describe: 'compare --skip_trials: warm-up trials of each run left out (a fresh server is slower while its JIT compiles)' },
   max_regression: { type: 'string', default: '5%', describe: 'compare --max_regression' },
   bench_flags: { type: 'string', default: '', describe: 'more bench flags for every run, space-separated (after --preset ci, so they win)' },
+  costs: {
+    type: 'boolean',
+    default: true,
+    describe: "count each build's instructions (valgrind) and system calls (strace) per request and gate on them; the timed rounds are then information (--no-costs: the timed gate alone)",
+  },
+  costs_flags: { type: 'string', default: '', describe: 'more `npm run costs` flags for both measurements, space-separated (both sides always get the same)' },
+  max_cost_regression: { type: 'string', default: '1%', describe: 'compare --max_cost_regression' },
   build: { type: 'boolean', default: true, describe: 'npm ci (when node_modules is missing) and npm run build in both checkouts (--no-build: use their dist/ as it is)' },
   report: { type: 'boolean', default: true, describe: 'render the last candidate run\'s charts into a self-contained index.html (--no-report to skip)' },
   out: { type: 'string', default: 'perf', describe: 'folder for baseline/ and candidate/ runs, charts/, compare.md and summary.md (emptied first)' },
@@ -59,6 +71,9 @@ export interface GatePlan {
   skipTrials: number;
   maxRegression: string;
   benchFlags: string[];
+  costs: boolean;
+  costsFlags: string[];
+  maxCostRegression: string;
   build: boolean;
   report: boolean;
   outDir: string;
@@ -87,6 +102,12 @@ export function parsePerfGateArgs(args: string[], cwd: string = process.cwd()): 
   }
   const maxRegression = String(a['max_regression']);
   parsePercent('max_regression', maxRegression);
+  const maxCostRegression = String(a['max_cost_regression']);
+  parsePercent('max_cost_regression', maxCostRegression);
+  const words = (flag: string): string[] =>
+    String(a[flag])
+      .split(/\s+/)
+      .filter((f) => f !== '');
   return {
     base: ref !== null ? { ref } : { dir: resolvePath(cwd, dir!) },
     candidateDir: resolvePath(cwd, typeof a['candidate_dir'] === 'string' && a['candidate_dir'] !== '' ? a['candidate_dir'] : OWN_CHECKOUT),
@@ -94,9 +115,10 @@ export function parsePerfGateArgs(args: string[], cwd: string = process.cwd()): 
     trials,
     skipTrials,
     maxRegression,
-    benchFlags: String(a['bench_flags'])
-      .split(/\s+/)
-      .filter((f) => f !== ''),
+    benchFlags: words('bench_flags'),
+    costs: a['costs'] !== false,
+    costsFlags: words('costs_flags'),
+    maxCostRegression,
     build: a['build'] !== false,
     report: a['report'] !== false,
     outDir: resolvePath(cwd, String(a['out'])),
@@ -113,6 +135,14 @@ export function benchArgs(plan: GatePlan, side: Side, round: number): string[] {
   return ['--preset', 'ci', '--trials', String(plan.trials), '--no-charts', '--quiet', ...plan.benchFlags, '--out', join(plan.outDir, side), '--label', `${side}-${round + 1}`];
 }
 
+/**
+ * The costs CLI arguments measuring `side`'s server into <out>/<side>/costs.json. The candidate's
+ * tool measures both sides, so both get the same sequence whatever the baseline's tool does.
+ */
+export function costsArgs(plan: GatePlan, side: Side, serverMain: string): string[] {
+  return ['--server', serverMain, ...plan.costsFlags, '--out', join(plan.outDir, side, 'costs.json')];
+}
+
 /** What compare's exit code means, for the summary's last line. */
 export function exitMeaning(code: number): string {
   if (code === OUTCOME_EXIT_CODES.pass) return 'no regression';
@@ -125,12 +155,16 @@ export function exitMeaning(code: number): string {
 export function gateHeader(p: { baseName: string; candidateName: string; plan: GatePlan; elapsedSec: number }): string {
   const { plan } = p;
   const flags = plan.benchFlags.length ? ` ${plan.benchFlags.join(' ')}` : '';
+  const costsFlags = plan.costsFlags.length ? ` ${plan.costsFlags.join(' ')}` : '';
+  const costs = plan.costs
+    ? `Instructions and system calls per request of each build counted by \`npm run costs${costsFlags}\` (deterministic: they gate when both sides have them, at --max_cost_regression ${plan.maxCostRegression}); then `
+    : 'No counts (--no-costs): ';
   return [
     `# kvring perf gate: candidate ${p.candidateName} vs baseline ${p.baseName}`,
     '',
-    `${plan.rounds} alternating round${plan.rounds === 1 ? '' : 's'} of \`bench --preset ci --trials ${plan.trials}${flags}\` per side ` +
+    `${costs}${plan.rounds} alternating round${plan.rounds === 1 ? '' : 's'} of \`bench --preset ci --trials ${plan.trials}${flags}\` per side ` +
       `(the first ${plan.skipTrials} trial(s) of each run skipped as warm-up, so ${plan.rounds * (plan.trials - plan.skipTrials)} trial(s) a side), ` +
-      `judged by \`compare --max_regression ${plan.maxRegression}\`; ${Math.round(p.elapsedSec)} s.`,
+      `${plan.costs ? 'compared' : 'judged'} by \`compare --max_regression ${plan.maxRegression}\`; ${Math.round(p.elapsedSec)} s.`,
     '',
   ].join('\n');
 }
@@ -216,6 +250,17 @@ export async function runPerfGate(args: string[]): Promise<number> {
       }
     }
 
+    if (plan.costs) {
+      // Counts first: they decide, and they do not care what else runs on the machine.
+      for (const side of ['baseline', 'candidate'] as const) {
+        const c = side === 'baseline' ? base : candidate;
+        progress(`counting the ${side}'s instructions and system calls per request`);
+        const measured = await run(`costs of the ${side}`, process.execPath, [join(candidate.dir, COSTS_JS), ...costsArgs(plan, side, join(c.dir, SERVER_JS))], candidate.dir);
+        if (measured.stderr.trim() !== '') process.stderr.write(`${measured.stderr.trim()}\n`);
+        if (measured.exitCode !== 0) throw new PerfGateError(`the costs of the ${side} could not be measured (exit ${measured.exitCode}): ${measured.output.slice(-1500)}`);
+      }
+    }
+
     for (let round = 0; round < plan.rounds; round++) {
       for (const side of roundOrder(round)) {
         const c = side === 'baseline' ? base : candidate;
@@ -229,7 +274,21 @@ export async function runPerfGate(args: string[]): Promise<number> {
     const compared = await run(
       'compare',
       process.execPath,
-      [join(candidate.dir, COMPARE_JS), join(plan.outDir, 'baseline'), join(plan.outDir, 'candidate'), '--skip_trials', String(plan.skipTrials), '--max_regression', plan.maxRegression, '--markdown', compareMd, '--chart_dir', join(plan.outDir, 'charts')],
+      [
+        join(candidate.dir, COMPARE_JS),
+        join(plan.outDir, 'baseline'),
+        join(plan.outDir, 'candidate'),
+        '--skip_trials',
+        String(plan.skipTrials),
+        '--max_regression',
+        plan.maxRegression,
+        '--max_cost_regression',
+        plan.maxCostRegression,
+        '--markdown',
+        compareMd,
+        '--chart_dir',
+        join(plan.outDir, 'charts'),
+      ],
       candidate.dir,
       // This script writes the step summary itself, once, with its own head.
       { GITHUB_STEP_SUMMARY: '' },
