@@ -76,7 +76,7 @@ test('system calls per request: exactly one read and one write per batch of --pi
   assert.ok(verdict.changes.every((ch) => ch.metric === 'syscalls' && ch.verdict === 'regression' && ch.movedNames![0]!.name === 'write'));
 });
 
-test('instructions per request under cachegrind: positive and plausible for every operation, start-up removed', { skip: noValgrind ?? false, timeout: 150_000 }, async () => {
+test('instructions per request under cachegrind: positive and plausible for every operation, start-up removed', { skip: noValgrind ?? false, timeout: 240_000 }, async () => {
   const r = await costs([...TINY, '--metrics', 'instructions', '--out', 'instructions.json'], {}, 140_000);
   assert.equal(r.code, 0, r.stderr);
   const p = await profileAt(join(dir, 'instructions.json'));

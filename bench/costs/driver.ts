@@ -14,6 +14,7 @@ import type { Batch } from './sequence.js';
 /** The server misbehaved during a cost run (an error reply, a dropped connection): the counts would price something else. */
 export class CostRunError extends KvError {
   readonly code = 'KV_ERR_COSTS_RUN';
+  readonly exitCode = 2;
 }
 
 export interface DriveOutcome {
