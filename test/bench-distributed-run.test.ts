@@ -49,7 +49,7 @@ test('two generators run one plan from a common start, each its half of every st
     '--key_prefix', 'split:',
     '--step_duration', String(stepSec),
     '--step_gap_ms', '300',
-    '--start_at', '+4s',
+    '--start_at', '+6s',
     '--write', planPath,
   ]);
   const plan = JSON.parse(await readFile(planPath, 'utf8')) as { planId: string; startAt: string };
