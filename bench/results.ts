@@ -209,8 +209,8 @@ export interface StepStart {
   /**
    * Merged parts only: first to last thread start across every generator, ms, with the clock
    * offsets the generators measured between each other taken out. A thread's start is read from
-   * its first interval report (arrival − its length), so it includes how late that message was
-   * handled: an upper bound of the true spread on a busy machine.
+   * its interval reports (the least arrival − time since its start), so it includes how late the
+   * main thread handled the promptest of them: an upper bound of the true spread on a busy machine.
    */
   skewMs?: number;
   /** Merged parts only: first to last release by the generators' main threads (clock offsets out), ms: exact, the part of skewMs kvring's timing controls. */

@@ -62,8 +62,14 @@ export class Coordinator {
   private readonly firstWorker: number;
   /** --start_at: when each step may start; null: as soon as the previous one ended. */
   private timing: StepTiming | null = null;
-  /** The current step's thread starts (performance.now() ms), by worker, from their first interval. */
+  /**
+   * The current step's thread starts (performance.now() ms), by worker: each interval report ends
+   * at the thread's start plus the lengths of its intervals so far, and arrives a little after
+   * that, so arrival − elapsed bounds the start from above; the least bound of the step is kept.
+   */
   private readonly threadStarts = new Map<number, number>();
+  /** The current step's interval lengths so far, ms, by worker. */
+  private readonly threadElapsedMs = new Map<number, number>();
 
   private constructor(
     private readonly config: BenchConfig,
@@ -105,8 +111,10 @@ export class Coordinator {
 
   private onInterval(event: Extract<WorkerEvent, { type: 'interval' }>): void {
     if (event.stepIndex === WARM_UP_STEP) return;
-    // A worker's first interval began when its step did: its start on this thread's clock.
-    if (event.seq === 0) this.threadStarts.set(event.workerIndex, performance.now() - event.durationMs);
+    const elapsedMs = (this.threadElapsedMs.get(event.workerIndex) ?? 0) + event.durationMs;
+    this.threadElapsedMs.set(event.workerIndex, elapsedMs);
+    const start = performance.now() - elapsedMs;
+    if (start < (this.threadStarts.get(event.workerIndex) ?? Infinity)) this.threadStarts.set(event.workerIndex, start);
     this.timeline.add({ ...event, workerIndex: event.workerIndex - this.firstWorker });
   }
 
@@ -215,6 +223,7 @@ export class Coordinator {
           const release = timing === null ? null : await timing.beforeStep(planned, totalTarget, signal);
           if (release !== null && signal.aborted) break;
           this.threadStarts.clear();
+          this.threadElapsedMs.clear();
           this.timeline.startStep(resultIndex, this.elapsedSec());
           if (!this.firstStepStarted) {
             this.firstStepStarted = true;
