@@ -27,7 +27,6 @@ export const COSTS_OPTIONS = {
   short_requests: { type: 'number', default: D.shortRequests, describe: 'requests of each operation in the short runs' },
   long_requests: { type: 'number', default: D.longRequests, describe: "requests of the operation priced in its long run; the difference of long − short requests is what is priced" },
   warmup_requests: { type: 'number', default: D.warmupRequests, describe: 'GETs and DELETEs after the preload, before the measured phases, so every operation is compiled before it is priced' },
-  parallel: { type: 'number', default: DEFAULT_MEASURE_OPTIONS.parallel, describe: 'server runs at once (counts do not depend on it; wall time does)' },
 } as const satisfies Record<string, FlagSpec>;
 
 const USAGE =
@@ -40,7 +39,6 @@ export interface CostsInvocation {
   outFile: string;
   metrics: CostMetric[];
   sequence: CostSequenceSpec;
-  parallel: number;
 }
 
 /** Parses the flags; throws ReportUsageError naming the flag. `{ help }` for --help. */
@@ -70,14 +68,11 @@ export function parseCostsArgs(args: string[], cwd: string = process.cwd()): Cos
     const flag = (err as Error).message.replace(/^(\w+)/, (name) => `--${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`);
     throw new ReportUsageError(flag);
   }
-  const parallel = Number(a['parallel']);
-  if (!Number.isInteger(parallel) || parallel < 1) throw new ReportUsageError(`--parallel must be an integer ≥ 1, got ${String(a['parallel'])}`);
   return {
     serverMain: resolvePath(cwd, typeof a['server'] === 'string' && a['server'] !== '' ? a['server'] : OWN_SERVER),
     outFile: resolvePath(cwd, String(a['out'])),
     metrics: metrics as CostMetric[],
     sequence,
-    parallel,
   };
 }
 
@@ -116,7 +111,6 @@ export async function runCosts(args: string[]): Promise<number> {
     serverMain: inv.serverMain,
     sequence: inv.sequence,
     metrics: inv.metrics,
-    parallel: inv.parallel,
     readyTimeoutMs: DEFAULT_MEASURE_OPTIONS.readyTimeoutMs,
     runTimeoutMs: DEFAULT_MEASURE_OPTIONS.runTimeoutMs,
     progress: (line) => process.stderr.write(`costs: ${line}\n`),

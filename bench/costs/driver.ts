@@ -2,7 +2,9 @@
 // a time: the next batch leaves only when every reply of the last one is in (closed loop), so the
 // server reads exactly one batch per read however slow it runs (under valgrind, ~50× slower).
 // Ends with SHUTDOWN NOSAVE, so the server exits at once and the same way every run (no final
-// snapshot whose cost would depend on what the sequence left in the store).
+// snapshot whose cost would depend on what the sequence left in the store) — when the caller says
+// so: measure.ts shuts the four servers of a measurement down together.
+// Not a hot path: the server under valgrind is the slow side, so Buffer.concat here costs nothing.
 
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
@@ -27,10 +29,11 @@ export interface DriveOutcome {
 const SHUTDOWN_NOSAVE = Buffer.from('*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n');
 
 /**
- * Sends `batches` to host:port closed-loop, then SHUTDOWN NOSAVE; resolves once the server closed
- * the connection. Rejects with CostRunError if the connection fails or closes early.
+ * Sends `batches` to host:port closed-loop, then — once `beforeShutdown` (called when the last
+ * reply is in) resolves — SHUTDOWN NOSAVE; resolves once the server closed the connection.
+ * Rejects with CostRunError if the connection fails or closes early.
  */
-export async function driveSequence(host: string, port: number, batches: readonly Batch[]): Promise<DriveOutcome> {
+export async function driveSequence(host: string, port: number, batches: readonly Batch[], beforeShutdown: () => Promise<void> = () => Promise.resolve()): Promise<DriveOutcome> {
   const socket: Socket = connect({ host, port, noDelay: true });
   await Promise.race([once(socket, 'connect'), once(socket, 'error').then(([err]) => Promise.reject(new CostRunError(`cannot connect to ${host}:${port}: ${(err as Error).message}`)))]);
   const scanner = new ReplyScanner();
@@ -50,7 +53,7 @@ export async function driveSequence(host: string, port: number, batches: readonl
         socket.write(batch.bytes);
       } else {
         shutdownSent = true;
-        socket.write(SHUTDOWN_NOSAVE);
+        void beforeShutdown().then(() => socket.write(SHUTDOWN_NOSAVE));
       }
     };
     socket.on('data', (chunk: Buffer) => {

@@ -8,8 +8,8 @@
 // (--cache-sim=no: ~2× faster, and the counts are all the gate uses). `strace -f -yy` logs every
 // system call of every thread with what each descriptor is, so the wake-ups between threads can be
 // told from the socket reads and writes. Neither count moves with the machine's load, which is why
-// this gate works on a shared 2-vCPU VM where time moves ±20–40 % from run to run. Runs go two at
-// a time (default): the counts do not care, the wall time halves.
+// this gate works on a shared 2-vCPU VM where time moves ±20–40 % from run to run. The four runs
+// of a count go at once (see measureCosts).
 
 import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -28,16 +28,22 @@ export class CostMeasurementError extends KvError {
 }
 
 /**
- * V8 flags of every measured server: one thread, fixed seeds (see the head of this file), and a
- * garbage collector that does not look at the clock. --predictable-gc-schedule fixes the young
- * generation and the heap's growth and turns the memory reducer off: without it V8 sized the heap
- * from how fast its collections ran, and PUT's count moved by 50 % between two runs of one build.
- * --no-incremental-marking makes each full collection one atomic step: incremental marking sizes
- * its steps by time, and the marking work and write barriers moved by 2–8 M instructions a run.
- * What still moves (a timer tick or a start-up callback shifting when a scavenge happens) is a
- * few hundred thousand instructions a run, ~0.1 % of the default sequence's difference.
+ * V8 flags of every measured server: one thread and fixed seeds (--predictable, see the head of
+ * this file), and nothing that looks at the clock. Each flag removed a wobble measured here between
+ * runs of one build:
+ * - --predictable-gc-schedule fixes the young generation and the heap's growth and turns the
+ *   memory reducer off: V8 sized the heap from how fast its collections ran (PUT moved by 50 %).
+ * - --no-incremental-marking makes each full collection one atomic step: incremental marking sizes
+ *   its steps by time (2–8 M instructions of marking and write barriers a run).
+ * - --no-baseline-batch-compilation compiles each function for Sparkplug when its own use says so:
+ *   in batches, a hot function waited in the interpreter until other functions — timer callbacks
+ *   that run once a second, so more of them on a slower run — filled the batch (up to 2.8 M
+ *   instructions a run, 1.5 % of every operation's count between two measurements).
+ * What still moves follows wall time — the server's 1 s timer (~70 k instructions a tick: 1.37 M
+ * for 20 idle seconds under valgrind here) and the event loop's extra turns on a loaded machine —
+ * and DEFAULT_COST_SEQUENCE is sized to keep it small.
  */
-export const PREDICTABLE_NODE_FLAGS = ['--predictable', '--predictable-gc-schedule', '--no-incremental-marking', '--random-seed=1', '--hash-seed=1'];
+export const PREDICTABLE_NODE_FLAGS = ['--predictable', '--predictable-gc-schedule', '--no-incremental-marking', '--no-baseline-batch-compilation', '--random-seed=1', '--hash-seed=1'];
 
 /** Server flags of every measured server: no persistence, no logging, so only requests cost. */
 export const MEASURED_SERVER_FLAGS = ['--port', '0', '--bind', '127.0.0.1', '--snapshot-interval', '0', '--appendonly', 'no', '--log-level', 'warn', '--stop-on-stdin-eof'];
@@ -50,8 +56,6 @@ export interface MeasureOptions {
   serverMain: string;
   sequence: CostSequenceSpec;
   metrics: readonly CostMetric[];
-  /** Runs at once. */
-  parallel: number;
   /** A server that printed no ready line in this long failed (valgrind start-up is ~10 s). */
   readyTimeoutMs: number;
   /** One run, start to exit. */
@@ -59,7 +63,7 @@ export interface MeasureOptions {
   progress?: (line: string) => void;
 }
 
-export const DEFAULT_MEASURE_OPTIONS = { parallel: 2, readyTimeoutMs: 180_000, runTimeoutMs: 900_000 } as const;
+export const DEFAULT_MEASURE_OPTIONS = { readyTimeoutMs: 180_000, runTimeoutMs: 900_000 } as const;
 
 /** Why a tool cannot count here, or null when it can (it ran a trivial program successfully). */
 export async function toolProblem(metric: CostMetric): Promise<string | null> {
@@ -79,7 +83,7 @@ interface Run {
 }
 
 /** One server run of one sequence under one tool; returns the tool's report as text. */
-async function runOnce(run: Run, options: MeasureOptions, workDir: string): Promise<string> {
+async function runOnce(run: Run, options: MeasureOptions, workDir: string, beforeShutdown: () => Promise<void>): Promise<string> {
   const report = join(workDir, `${run.metric}-${run.sequence}.out`);
   const dataDir = await mkdtemp(join(workDir, 'data-'));
   const node = [process.execPath, ...PREDICTABLE_NODE_FLAGS, options.serverMain, ...MEASURED_SERVER_FLAGS, '--dir', dataDir];
@@ -117,7 +121,7 @@ async function runOnce(run: Run, options: MeasureOptions, workDir: string): Prom
       });
     });
     child.stdout?.resume();
-    const outcome = await driveSequence('127.0.0.1', port, seq.batches);
+    const outcome = await driveSequence('127.0.0.1', port, seq.batches, beforeShutdown);
     if (outcome.errors > 0) throw new CostRunError(`${what}: ${outcome.errors} error repl${outcome.errors === 1 ? 'y' : 'ies'}, the first "${outcome.firstError}": the counts would price errors, not requests`);
     if (outcome.requests !== expected) throw new CostRunError(`${what}: ${outcome.requests} replies to ${expected} requests`);
     const status = await exited;
@@ -132,24 +136,28 @@ async function runOnce(run: Run, options: MeasureOptions, workDir: string): Prom
   }
 }
 
-/** Runs `jobs` with at most `parallel` at once; rejects with the first failure once all started ones ended. */
-async function pool<T>(jobs: (() => Promise<T>)[], parallel: number): Promise<T[]> {
-  const results: T[] = new Array<T>(jobs.length);
-  let next = 0;
-  let failure: unknown = null;
-  const lane = async (): Promise<void> => {
-    while (next < jobs.length && failure === null) {
-      const i = next++;
-      try {
-        results[i] = await jobs[i]!();
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, parallel) }, lane));
-  if (failure !== null) throw failure;
-  return results;
+/**
+ * Holds every run's SHUTDOWN until all `count` runs finished their sequences (or one failed), so
+ * the servers of a measurement live through the same wall-clock time.
+ */
+class ShutdownTogether {
+  private arrived = 0;
+  private release!: () => void;
+  readonly all = new Promise<void>((resolve) => {
+    this.release = resolve;
+  });
+
+  constructor(private readonly count: number) {}
+
+  arrive(): Promise<void> {
+    if (++this.arrived >= this.count) this.release();
+    return this.all;
+  }
+
+  /** A run failed: the others shut down now rather than wait for it. */
+  abandon(): void {
+    this.release();
+  }
 }
 
 /**
@@ -171,16 +179,25 @@ export async function measureCosts(options: MeasureOptions): Promise<CostProfile
   }
   const workDir = await mkdtemp(join(tmpdir(), 'kvring-costs-'));
   try {
+    // The four runs of a metric start together and shut down together: what still moves with wall
+    // time (the server's 1 s timer, ~70 k instructions a tick) is then about the same in each run,
+    // and the difference method removes it. Staggered two at a time, the runs' lifetimes differed
+    // with the machine's load and DELETE's count moved by 0.8 % between identical builds.
     const runs: Run[] = metrics.flatMap((metric) => COST_SEQUENCES.map((sequence) => ({ metric, sequence })));
-    let done = 0;
-    const reports = await pool(
-      runs.map((run) => async () => {
-        const text = await runOnce(run, options, workDir);
-        options.progress?.(`${++done}/${runs.length}: ${run.metric}, ${run.sequence} sequence`);
-        return text;
-      }),
-      options.parallel,
-    );
+    const reports: string[] = [];
+    for (const metric of metrics) {
+      const together = new ShutdownTogether(COST_SEQUENCES.length);
+      const texts = await Promise.all(
+        COST_SEQUENCES.map((sequence) =>
+          runOnce({ metric, sequence }, options, workDir, () => together.arrive()).catch((err: unknown) => {
+            together.abandon();
+            throw err;
+          }),
+        ),
+      );
+      reports.push(...texts);
+      options.progress?.(`${metric}: ${COST_SEQUENCES.join(', ')} sequences measured`);
+    }
     const profile: CostProfile = {
       format: COSTS_FORMAT,
       server: options.serverMain,

@@ -47,13 +47,14 @@ export interface CostSequenceSpec {
 
 /**
  * The default sequence, sized for Node under valgrind (≈ 50× slower than native; a run's start-up
- * alone is ~12 s there). What moves between identical runs is a fixed few hundred thousand
- * instructions a run (a timer tick or a start-up callback shifting when a scavenge happens), not a
- * share of each request: 30,000 extra requests of an operation (~200 M instructions) shrink it to
- * ~0.3 % of the per-request figure or less, inside the gate's 1 %. Pipeline 8: the replies of a
- * batch leave in one write, so a server that writes them one by one makes 8× the writes.
+ * alone is ~12 s there). What moves between runs of one build is not a share of each request but
+ * a sum per run that follows its wall time: the server's 1 s timer (~70 k instructions a tick) and
+ * the event loop's extra turns on a loaded machine (~300 instructions each: clock reads, libuv's
+ * metrics lock, an epoll call). Hence 32 requests a batch (one loop turn per 32 requests) and
+ * 30,000 extra requests of each operation (~200 M instructions), which leave it at a few tenths of
+ * a percent. A server that writes each reply on its own makes 32 writes a batch instead of one.
  */
-export const DEFAULT_COST_SEQUENCE: CostSequenceSpec = { seed: 1, keySpace: 1000, valueBytes: 64, pipeline: 8, shortRequests: 2000, longRequests: 32000, warmupRequests: 1000 };
+export const DEFAULT_COST_SEQUENCE: CostSequenceSpec = { seed: 1, keySpace: 1000, valueBytes: 64, pipeline: 32, shortRequests: 2000, longRequests: 32000, warmupRequests: 1000 };
 
 /** One batch: the bytes written at once, and how many replies they ask for. */
 export interface Batch {
