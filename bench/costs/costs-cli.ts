@@ -31,7 +31,7 @@ export const COSTS_OPTIONS = {
 
 const USAGE =
   'Usage: $0 [--server <dist/server/main.js>] [--out costs.json] [options]\n\n' +
-  'Counts the user-space instructions (valgrind --tool=cachegrind, node --predictable) and system calls (strace -f -yy) a server spends per PUT, GET and DELETE,\n' +
+  'Counts the user-space instructions (valgrind --tool=cachegrind, node --predictable) and system calls (strace -f -yy) a server spends per PUT, GET and DELETE, ' +
   'by the difference of a short and a long run of a fixed, seeded request sequence. A tool that is missing leaves its metric out, and says so.';
 
 export interface CostsInvocation {
