@@ -7,6 +7,7 @@ import {
   DEFAULT_COST_THRESHOLDS,
   gatedCalls,
   isGatedSyscall,
+  leastOfRepeats,
   metricCosts,
   movedNames,
   parseCachegrindTotal,
@@ -59,6 +60,12 @@ test('difference method: (long run − base run) / (long − short requests), pe
   const totals = { base, put: base + 4000 * cost.put, get: base + 4000 * cost.get, delete: base + 4000 * cost.delete };
   assert.deepEqual(perRequestByDifference(totals, SPEC), cost);
   assert.throws(() => perRequestByDifference(totals, { shortRequests: 5, longRequests: 5 }), RangeError);
+});
+
+test('repeats of a sequence: the least count stands for it, since a run can only add work (a spike of one run is dropped)', () => {
+  assert.equal(leastOfRepeats([1_728_489_859, 1_733_100_000]), 1_728_489_859);
+  assert.equal(leastOfRepeats([7]), 7);
+  assert.throws(() => leastOfRepeats([]), RangeError);
 });
 
 test('per system call name: only names whose count moved, per operation', () => {

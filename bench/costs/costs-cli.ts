@@ -27,6 +27,7 @@ export const COSTS_OPTIONS = {
   short_requests: { type: 'number', default: D.shortRequests, describe: 'requests of each operation in the short runs' },
   long_requests: { type: 'number', default: D.longRequests, describe: "requests of the operation priced in its long run; the difference of long − short requests is what is priced" },
   warmup_requests: { type: 'number', default: D.warmupRequests, describe: 'GETs and DELETEs after the preload, before the measured phases, so every operation is compiled before it is priced' },
+  repeats: { type: 'number', default: DEFAULT_MEASURE_OPTIONS.repeats, describe: 'runs of each sequence, all at once; the least count stands for it (a run can only do extra work: a collection or recompilation its twin did not need)' },
 } as const satisfies Record<string, FlagSpec>;
 
 const USAGE =
@@ -39,6 +40,7 @@ export interface CostsInvocation {
   outFile: string;
   metrics: CostMetric[];
   sequence: CostSequenceSpec;
+  repeats: number;
 }
 
 /** Parses the flags; throws ReportUsageError naming the flag. `{ help }` for --help. */
@@ -68,7 +70,10 @@ export function parseCostsArgs(args: string[], cwd: string = process.cwd()): Cos
     const flag = (err as Error).message.replace(/^(\w+)/, (name) => `--${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`);
     throw new ReportUsageError(flag);
   }
+  const repeats = Number(a['repeats']);
+  if (!Number.isInteger(repeats) || repeats < 1) throw new ReportUsageError(`--repeats must be an integer ≥ 1, got ${String(a['repeats'])}`);
   return {
+    repeats,
     serverMain: resolvePath(cwd, typeof a['server'] === 'string' && a['server'] !== '' ? a['server'] : OWN_SERVER),
     outFile: resolvePath(cwd, String(a['out'])),
     metrics: metrics as CostMetric[],
@@ -111,6 +116,7 @@ export async function runCosts(args: string[]): Promise<number> {
     serverMain: inv.serverMain,
     sequence: inv.sequence,
     metrics: inv.metrics,
+    repeats: inv.repeats,
     readyTimeoutMs: DEFAULT_MEASURE_OPTIONS.readyTimeoutMs,
     runTimeoutMs: DEFAULT_MEASURE_OPTIONS.runTimeoutMs,
     progress: (line) => process.stderr.write(`costs: ${line}\n`),

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { KvError } from '../../errors/kv-error.js';
-import { COST_METRICS, COSTS_FORMAT, metricCosts, parseCachegrindTotal, parseStraceLog, gatedCalls, type CostMetric, type CostProfile, type MetricCosts } from '../analysis/costs.js';
+import { COST_METRICS, COSTS_FORMAT, leastOfRepeats, metricCosts, parseCachegrindTotal, parseStraceLog, gatedCalls, type CostMetric, type CostProfile, type MetricCosts } from '../analysis/costs.js';
 import { driveSequence, CostRunError } from './driver.js';
 import { buildCostSequence, COST_SEQUENCES, type CostSequenceName, type CostSequenceSpec } from './sequence.js';
 
@@ -56,6 +56,8 @@ export interface MeasureOptions {
   serverMain: string;
   sequence: CostSequenceSpec;
   metrics: readonly CostMetric[];
+  /** Runs of each sequence; the least count stands for it (leastOfRepeats). */
+  repeats: number;
   /** A server that printed no ready line in this long failed (valgrind start-up is ~10 s). */
   readyTimeoutMs: number;
   /** One run, start to exit. */
@@ -63,7 +65,7 @@ export interface MeasureOptions {
   progress?: (line: string) => void;
 }
 
-export const DEFAULT_MEASURE_OPTIONS = { readyTimeoutMs: 180_000, runTimeoutMs: 900_000 } as const;
+export const DEFAULT_MEASURE_OPTIONS = { repeats: 2, readyTimeoutMs: 180_000, runTimeoutMs: 900_000 } as const;
 
 /** Why a tool cannot count here, or null when it can (it ran a trivial program successfully). */
 export async function toolProblem(metric: CostMetric): Promise<string | null> {
@@ -80,11 +82,12 @@ export async function toolProblem(metric: CostMetric): Promise<string | null> {
 interface Run {
   metric: CostMetric;
   sequence: CostSequenceName;
+  repeat: number;
 }
 
 /** One server run of one sequence under one tool; returns the tool's report as text. */
 async function runOnce(run: Run, options: MeasureOptions, workDir: string, beforeShutdown: () => Promise<void>): Promise<string> {
-  const report = join(workDir, `${run.metric}-${run.sequence}.out`);
+  const report = join(workDir, `${run.metric}-${run.sequence}-${run.repeat}.out`);
   const dataDir = await mkdtemp(join(workDir, 'data-'));
   const node = [process.execPath, ...PREDICTABLE_NODE_FLAGS, options.serverMain, ...MEASURED_SERVER_FLAGS, '--dir', dataDir];
   const [file, ...args] =
@@ -179,25 +182,11 @@ export async function measureCosts(options: MeasureOptions): Promise<CostProfile
   }
   const workDir = await mkdtemp(join(tmpdir(), 'kvring-costs-'));
   try {
-    // The four runs of a metric start together and shut down together: what still moves with wall
-    // time (the server's 1 s timer, ~70 k instructions a tick) is then about the same in each run,
-    // and the difference method removes it. Staggered two at a time, the runs' lifetimes differed
-    // with the machine's load and DELETE's count moved by 0.8 % between identical builds.
-    const runs: Run[] = metrics.flatMap((metric) => COST_SEQUENCES.map((sequence) => ({ metric, sequence })));
-    const reports: string[] = [];
-    for (const metric of metrics) {
-      const together = new ShutdownTogether(COST_SEQUENCES.length);
-      const texts = await Promise.all(
-        COST_SEQUENCES.map((sequence) =>
-          runOnce({ metric, sequence }, options, workDir, () => together.arrive()).catch((err: unknown) => {
-            together.abandon();
-            throw err;
-          }),
-        ),
-      );
-      reports.push(...texts);
-      options.progress?.(`${metric}: ${COST_SEQUENCES.join(', ')} sequences measured`);
-    }
+    // Every run of a count (four sequences × repeats) starts together and shuts down together:
+    // what still moves with wall time (the server's 1 s timer, ~70 k instructions a tick) is then
+    // about the same in each run, and the difference method removes it. Staggered two at a time,
+    // the runs' lifetimes differed with the machine's load and DELETE's count moved by 0.8 %
+    // between identical builds.
     const profile: CostProfile = {
       format: COSTS_FORMAT,
       server: options.serverMain,
@@ -208,9 +197,21 @@ export async function measureCosts(options: MeasureOptions): Promise<CostProfile
       missing,
       elapsedSec: 0,
     };
+    const repeats = Array.from({ length: Math.max(1, options.repeats) }, (_, i) => i);
     for (const metric of metrics) {
-      const texts = Object.fromEntries(COST_SEQUENCES.map((s) => [s, reports[runs.findIndex((r) => r.metric === metric && r.sequence === s)]!])) as Record<CostSequenceName, string>;
-      profile[metric] = metric === 'instructions' ? instructionCosts(texts, options.sequence) : syscallCosts(texts, options.sequence);
+      const runs: Run[] = COST_SEQUENCES.flatMap((sequence) => repeats.map((repeat) => ({ metric, sequence, repeat })));
+      const together = new ShutdownTogether(runs.length);
+      const texts = await Promise.all(
+        runs.map((run) =>
+          runOnce(run, options, workDir, () => together.arrive()).catch((err: unknown) => {
+            together.abandon();
+            throw err;
+          }),
+        ),
+      );
+      const bySequence = Object.fromEntries(COST_SEQUENCES.map((s) => [s, texts.filter((_, i) => runs[i]!.sequence === s)])) as Record<CostSequenceName, string[]>;
+      profile[metric] = metric === 'instructions' ? instructionCosts(bySequence, options.sequence) : syscallCosts(bySequence, options.sequence);
+      options.progress?.(`${metric}: ${runs.length} runs (${COST_SEQUENCES.join(', ')} × ${repeats.length}) measured`);
     }
     profile.elapsedSec = (Date.now() - started) / 1000;
     return profile;
@@ -219,24 +220,34 @@ export async function measureCosts(options: MeasureOptions): Promise<CostProfile
   }
 }
 
-function instructionCosts(texts: Record<CostSequenceName, string>, spec: CostSequenceSpec): MetricCosts {
+function instructionCosts(texts: Record<CostSequenceName, string[]>, spec: CostSequenceSpec): MetricCosts {
   const totals = {} as Record<CostSequenceName, number>;
+  const repeats = {} as Record<CostSequenceName, number[]>;
   for (const s of COST_SEQUENCES) {
-    const n = parseCachegrindTotal(texts[s]);
-    if (n === null) throw new CostMeasurementError(`cachegrind wrote no instruction total for the ${s} sequence`);
-    totals[s] = n;
+    repeats[s] = texts[s].map((text) => {
+      const n = parseCachegrindTotal(text);
+      if (n === null) throw new CostMeasurementError(`cachegrind wrote no instruction total for the ${s} sequence`);
+      return n;
+    });
+    totals[s] = leastOfRepeats(repeats[s]);
   }
-  return metricCosts(CACHEGRIND_TOOL, totals, spec);
+  return { ...metricCosts(CACHEGRIND_TOOL, totals, spec), repeats };
 }
 
-function syscallCosts(texts: Record<CostSequenceName, string>, spec: CostSequenceSpec): MetricCosts {
+function syscallCosts(texts: Record<CostSequenceName, string[]>, spec: CostSequenceSpec): MetricCosts {
   const totals = {} as Record<CostSequenceName, number>;
+  const repeats = {} as Record<CostSequenceName, number[]>;
   const names = {} as Record<CostSequenceName, Record<string, number>>;
   for (const s of COST_SEQUENCES) {
-    const counts = parseStraceLog(texts[s]);
-    if (counts === null) throw new CostMeasurementError(`strace logged no system call for the ${s} sequence`);
-    names[s] = counts;
-    totals[s] = gatedCalls(counts);
+    const counts = texts[s].map((text) => {
+      const c = parseStraceLog(text);
+      if (c === null) throw new CostMeasurementError(`strace logged no system call for the ${s} sequence`);
+      return c;
+    });
+    repeats[s] = counts.map(gatedCalls);
+    totals[s] = leastOfRepeats(repeats[s]);
+    // The per-name table of the run that stands for the sequence.
+    names[s] = counts[repeats[s].indexOf(totals[s])]!;
   }
-  return metricCosts(STRACE_TOOL, totals, spec, names);
+  return { ...metricCosts(STRACE_TOOL, totals, spec, names), repeats };
 }
