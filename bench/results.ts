@@ -329,22 +329,30 @@ export interface RunResult {
   generators?: GeneratorsRecord;
 }
 
-/** results.json's account of CPU placement (bench/run/placement.ts). */
-export interface PlacementRecord {
+/** Where a run's processes go (bench/run/placement.ts decides it). */
+export interface PlacementPlan {
+  /** Cores the run may use: the affinity mask, capped by the cgroup quota. */
+  usableCores: number;
+  /** Whether processes are pinned. */
+  pinned: boolean;
+  /** CPUs of the bench process (main thread and workers); null when not pinned. */
+  generatorCpus: number[] | null;
+  /** CPUs of server i (start order); null when not pinned. */
+  serverCpus: number[][] | null;
+  /** The largest server count at which every server and every generator thread has a core of its own (0: none). */
+  ownCoresUpToServers: number;
+  /** Generator threads beyond the cores the generator may use: they take turns on a core. */
+  oversubscribedThreads: number;
+  /** One line per limit the figures carry, for the terminal, results.json, index.html and the charts. */
+  warnings: string[];
+}
+
+/** results.json's account of CPU placement: the plan, and what it was made from. */
+export interface PlacementRecord extends PlacementPlan {
   mode: 'auto' | 'off';
   /** CPU ids the run could use (affinity mask) and the cgroup quota in cores (null: none). */
   cpus: number[];
   quotaCores: number | null;
-  usableCores: number;
-  pinned: boolean;
-  generatorCpus: number[] | null;
-  serverCpus: number[][] | null;
-  /** Largest server count at which every server and generator thread had a core of its own (0: none). */
-  ownCoresUpToServers: number;
-  /** Generator threads beyond the cores the generator could use. */
-  oversubscribedThreads: number;
-  /** What the placement means for the figures, one line each (also printed before the first step). */
-  warnings: string[];
 }
 
 export function emptyErrors(): ErrorCounts {

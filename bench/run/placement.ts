@@ -7,6 +7,9 @@
 // disjoint cores; otherwise nothing is pinned (the scheduler spreads what it can) and the run says,
 // before the first step and in every report, that its figures measure this machine's sharing.
 
+import type { PlacementPlan } from '../results.js';
+
+export type { PlacementPlan };
 export type PlacementMode = 'auto' | 'off';
 
 export interface CpuBudget {
@@ -27,23 +30,6 @@ export interface PlacementRequest {
   mode: PlacementMode;
   /** `taskset` (util-linux) is available to pin processes. */
   canPin: boolean;
-}
-
-export interface PlacementPlan {
-  /** Cores the run may use: the affinity mask, capped by the cgroup quota. */
-  usableCores: number;
-  /** Whether processes are pinned. */
-  pinned: boolean;
-  /** CPUs of the bench process (main thread and workers); null when not pinned. */
-  generatorCpus: number[] | null;
-  /** CPUs of server i (start order); null when not pinned. */
-  serverCpus: number[][] | null;
-  /** The largest server count at which every server and every generator thread has a core of its own (0: none). */
-  ownCoresUpToServers: number;
-  /** Generator threads beyond the cores the generator may use: they take turns on a core. */
-  oversubscribedThreads: number;
-  /** One line per limit the figures carry, for the terminal, results.json, index.html and the charts. */
-  warnings: string[];
 }
 
 /** Cores the budget allows: the affinity mask's CPU count, capped by a cgroup quota (at least 1). */

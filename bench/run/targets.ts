@@ -3,13 +3,9 @@
 // here is registered in a TargetSet the moment it exists, so that one `stop()` — at the end, on
 // an error, on Ctrl-C — leaves no process and no temporary folder behind.
 
-import { execa, type ResultPromise } from 'execa';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { execa } from 'execa';
 import { spawnServer, type RunningServer } from '../../server/spawn.js';
+import { spawnRedis } from './redis-server.js';
 import { sendCommand } from '../../protocol/one-shot.js';
 import type { BenchConfig } from './config.js';
 import { RedisNotInstalledError, TargetStartError, TargetUnreachableError } from '../errors.js';
@@ -141,19 +137,6 @@ async function startKvring(config: BenchConfig, set: TargetSet): Promise<void> {
   }
 }
 
-/** A port that was free a moment ago (the server may still lose a race for it: we retry). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 async function ensureRedisInstalled(binary: string): Promise<void> {
   const probe = await execa(binary, ['--version'], { reject: false, timeout: 10_000 });
   if (probe.failed && (probe.code === 'ENOENT' || probe.exitCode === undefined || probe.exitCode === 127)) throw new RedisNotInstalledError(binary);
@@ -173,58 +156,11 @@ async function startRedis(config: BenchConfig, set: TargetSet): Promise<void> {
   }
 }
 
-/** Starts one redis-server on loopback; null once ready, else what it printed. */
+/** Starts one redis-server on loopback into `set`; null once ready, else what it printed. */
 async function startOneRedis(binary: string, set: TargetSet, index: number): Promise<string | null> {
-  const port = await freePort();
-  const dir = await mkdtemp(join(tmpdir(), 'kvring-bench-redis-'));
-  const child: ResultPromise = execa(
-    binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', '', '--protected-mode', 'no'],
-    { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true },
-  );
-  const exited = child.then((r) => r);
-  let stopped: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
-    if (stopped === null) {
-      stopped = (async () => {
-        const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        child.kill('SIGTERM');
-        await exited;
-        clearTimeout(killer);
-        await rm(dir, { recursive: true, force: true });
-      })();
-    }
-    return stopped;
-  };
-  // Registered before it is ready: an interrupt during start-up must stop it too.
-  set.onStop(stop);
-  let output = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (t: string) => {
-    output += t;
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
-    lines.on('line', (line) => {
-      output += `${line}\n`;
-      if (line.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve(true);
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
-  lines.removeAllListeners('line');
-  child.stdout?.resume();
-  if (!ready) {
-    await stop();
-    return output.trim().split('\n').slice(-20).join('\n');
-  }
-  set.add(`127.0.0.1:${port}`, child.pid ?? null, null);
-  await set.placeServer(index, child.pid ?? null);
+  const outcome = await spawnRedis(binary, ['--appendonly', 'no'], (stop) => set.onStop(stop));
+  if ('failure' in outcome) return outcome.failure;
+  set.add(`127.0.0.1:${outcome.port}`, outcome.pid, null);
+  await set.placeServer(index, outcome.pid);
   return null;
 }

@@ -1,11 +1,9 @@
-import { execa } from 'execa';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { spawnServer } from '../../server/spawn.js';
 import { processCpuNs } from '../../bench/run/server-cpu.js';
 import { TargetStartError } from '../../bench/errors.js';
+import { spawnRedis } from '../../bench/run/redis-server.js';
 import type { LogSetting, ServerKind } from './summary.js';
 
 // The servers the cost comparison measures: kvring (through server/spawn.ts) and redis-server,
@@ -67,56 +65,10 @@ export async function startKvring(log: LogSetting, parent: string): Promise<Cost
   };
 }
 
-/** A loopback port that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /** Starts redis-server with `log` (appendonly no, or yes with that appendfsync), RDB snapshots off. */
 export async function startRedis(binary: string, log: LogSetting, parent: string): Promise<CostServer> {
-  const dir = await mkdtemp(join(parent, `redis-${log}-`));
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no', '--logfile', '', '--protected-mode', 'no',
-    ...(log === 'off' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', log])];
-  const child = execa(binary, args, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true });
-  const exited = child.then(() => undefined);
-  const stop = async (): Promise<void> => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.kill('SIGTERM');
-    await exited;
-    clearTimeout(killer);
-    await rm(dir, { recursive: true, force: true });
-  };
-  let output = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (t: string) => {
-    output += t;
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
-    lines.on('line', (line) => {
-      output += `${line}\n`;
-      if (line.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve(true);
-      }
-    });
-    void exited.then(() => resolve(false));
-  });
-  lines.removeAllListeners('line');
-  child.stdout?.resume();
-  if (!ready || child.pid === undefined) {
-    await stop();
-    throw new TargetStartError(`${binary} ${args.join(' ')} did not get ready:\n${output.trim().split('\n').slice(-20).join('\n')}`);
-  }
-  return { server: 'redis', log, port, pid: child.pid, stop };
+  const args = log === 'off' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', log];
+  const outcome = await spawnRedis(binary, args, undefined, parent);
+  if ('failure' in outcome) throw new TargetStartError(`${binary} ${args.join(' ')} did not get ready:\n${outcome.failure}`);
+  return { server: 'redis', log, port: outcome.port, pid: outcome.pid, stop: () => outcome.stop(30_000) };
 }
