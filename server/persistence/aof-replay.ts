@@ -16,6 +16,20 @@ import { LOG_BLOCK_HEADER_BYTES, LOG_FILE_HEADER_BYTES, classifyLogStart, decode
 // leave at the end (a block cut short, a zero-filled tail) is a torn tail; anything else that
 // fails a check is damage, reported at the offset of the block (or record) where it starts.
 
+
+/** A record that parses as RESP but is not byte for byte what kvring's log writer writes. */
+const NOT_CANONICAL = 'not a RESP array of bulk strings as kvring writes them';
+
+/** The next whole command from `decoder` into `args`: its argument count (0: none complete yet), or what is wrong with the bytes. */
+function nextCommand(decoder: RequestDecoder, args: string[]): number | string {
+  try {
+    return decoder.next(args);
+  } catch (err) {
+    if (!(err instanceof ProtocolError || err instanceof RangeError)) throw err;
+    return `not a RESP command (${err.message})`;
+  }
+}
+
 export interface LogDamage {
   /** What is wrong, e.g. "checksum mismatch in a block". */
   problem: string;
@@ -126,16 +140,11 @@ async function replayV2(fh: FileHandle, fileBytes: number, apply: ApplyRecord, c
     decoder.append(payload);
     let recordStart = 0;
     for (;;) {
-      let argc: number;
-      try {
-        argc = decoder.next(args);
-      } catch (err) {
-        if (!(err instanceof ProtocolError || err instanceof RangeError)) throw err;
-        return { records, validBytes: pos, tornTail: null, damage: { problem: `not a RESP command (${err.message})`, offsetBytes: payloadStart + recordStart } };
-      }
+      const argc = nextCommand(decoder, args);
+      if (typeof argc === 'string') return { records, validBytes: pos, tornTail: null, damage: { problem: argc, offsetBytes: payloadStart + recordStart } };
       if (argc === 0) break;
       const recordEnd = block.payloadBytes - decoder.bufferedBytes;
-      const problem = recordEnd - recordStart !== canonicalRecordBytes(args, argc) ? 'not a RESP array of bulk strings as kvring writes them' : apply(args, argc);
+      const problem = recordEnd - recordStart !== canonicalRecordBytes(args, argc) ? NOT_CANONICAL : apply(args, argc);
       if (problem !== null) return { records, validBytes: pos, tornTail: null, damage: { problem, offsetBytes: payloadStart + recordStart } };
       records++;
       recordStart = recordEnd;
@@ -196,18 +205,15 @@ async function replayV1(fh: FileHandle, fileBytes: number, apply: ApplyRecord, c
     decoder.append(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead));
     position += bytesRead;
     for (;;) {
-      let argc: number;
-      try {
-        argc = decoder.next(args);
-      } catch (err) {
-        if (!(err instanceof ProtocolError || err instanceof RangeError)) throw err;
-        damage = { problem: `not a RESP command (${err.message})`, offsetBytes: recordStart };
+      const argc = nextCommand(decoder, args);
+      if (typeof argc === 'string') {
+        damage = { problem: argc, offsetBytes: recordStart };
         break reading;
       }
       if (argc === 0) break;
       const recordEnd = position - decoder.bufferedBytes;
       if (recordEnd - recordStart !== canonicalRecordBytes(args, argc)) {
-        damage = { problem: 'not a RESP array of bulk strings as kvring writes them', offsetBytes: recordStart };
+        damage = { problem: NOT_CANONICAL, offsetBytes: recordStart };
         break reading;
       }
       const problem = apply(args, argc);
