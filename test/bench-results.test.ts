@@ -126,7 +126,7 @@ test('client_bound: a worker thread kept off the CPU is caught even though its e
   const base = { mode: 'closed' as const, sendLatenessP99Us: 0, sendLatenessMaxUs: 0, maxEventLoopUtilization: 0.12, maxEventLoopDelayMs: 2, cpuUsPerRequest: 5, planned: 0, issued: 1000, aborted: false };
   const starved = judgeClientBound({ ...base, threads: [thread(0, 0.02), thread(1, 0.85), thread(2, 0.6)] }, t);
   assert.equal(starved.clientBound, true);
-  assert.match(starved.causes[0]!, /2 of 3 worker thread\(s\) waited for a CPU up to 85% of the step \(> 10%\)/);
+  assert.match(starved.causes[0]!, /2 of 3 client\(s\) ran on a worker thread that waited for a CPU up to 85% of the step \(> 10%\)/);
   assert.equal(starved.maxRunQueueWaitFraction, 0.85);
   assert.equal(judgeClientBound({ ...base, threads: [thread(0, 0.02)] }, t).clientBound, false);
   const unknown = judgeClientBound({ ...base, threads: [thread(0, null)] }, t);

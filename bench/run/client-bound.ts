@@ -21,7 +21,7 @@ export interface GeneratorHealth {
   planned: number;
   issued: number;
   aborted: boolean;
-  /** One entry per worker thread. */
+  /** One entry per client (clients that share a worker thread report that thread's waits). */
   threads: ThreadHealth[];
 }
 
@@ -45,7 +45,7 @@ export function judgeClientBound(h: GeneratorHealth, t: ClientBoundThresholds): 
   if (maxWait !== null && maxWait > t.runQueueWait) {
     const starved = h.threads.filter((w) => w.runQueueWaitFraction !== null && w.runQueueWaitFraction > t.runQueueWait);
     causes.push(
-      `${starved.length} of ${h.threads.length} worker thread(s) waited for a CPU up to ${pct(maxWait)} of the step (> ${pct(t.runQueueWait)}): ` +
+      `${starved.length} of ${h.threads.length} client(s) ran on a worker thread that waited for a CPU up to ${pct(maxWait)} of the step (> ${pct(t.runQueueWait)}): ` +
         'the generator was kept off the CPU (more threads than free cores, or the servers took them)',
     );
   }
