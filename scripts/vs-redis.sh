@@ -46,7 +46,7 @@
 #
 # Rerun (from the repository root, after `npm run build`):
 #   scripts/vs-redis.sh                                   # 3 rounds, redis-benchmark + memory
-#   MEMTIER=/tmp/memtier/memtier_benchmark scripts/vs-redis.sh --memtier
+#   MEMTIER=/path/to/memtier_benchmark scripts/vs-redis.sh --memtier
 #   scripts/vs-redis.sh --rounds 1 --n1 50000 --n16 200000 --mem-keys 100000   # quick look
 # Noise-floor check (redis against redis, no kvring needed):
 #   KVRING_CMD="redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir {dir}" \
