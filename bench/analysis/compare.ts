@@ -20,6 +20,9 @@ import {
 // Compares a baseline run with a candidate run, step by step, and decides whether the candidate
 // regressed. Pure: RunResults and options in, a Comparison out; printing and files live in
 // compare-cli.ts, which exits with OUTCOME_EXIT_CODES[comparison.outcome].
+// ~520 lines in one file because every step's verdict, its headline and its exit code come from
+// both the timed rule below and the count gate (costs.ts): split, the outcome would be decided in
+// two places.
 //
 // The rule (README "Comparing runs"): a metric of a step regressed when
 //   1. it is worse by more than the threshold (--max_regression, raised to the machine's noise

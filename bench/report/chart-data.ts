@@ -9,6 +9,8 @@ import { groupSteps, serversLabel, type StepGroup } from '../analysis/step-group
 // Trials (--trials) of the same step are combined: throughput and percentiles are the median over
 // trials (what compare tests), the percentile curves come from the trials' histograms added
 // together (exact).
+// ~440 lines: one small function per chart, kept together because they share the trial-combining
+// and client_bound rules above, which must agree between charts.
 
 /** Chart order: reads before writes. */
 export const OPERATION_ORDER: readonly Operation[] = ['get', 'put', 'delete'];

@@ -1,6 +1,8 @@
 // The bench's flags, declared once: --help, validation, the presets, the README flag table
 // (`node dist/bench/run/flags-doc.js`) and the `config` block of results.json all come from here.
 // Names are snake_case as in the original Python project (--num_servers), each with a kebab-case alias.
+// ~480 lines: most of it is the one declaration of ~50 flags and the checks between them; split,
+// --help, validation and the documented table could disagree.
 
 import { flagTable, parseFlags, type FlagSpec } from '../../cli/flags.js';
 import { availableParallelism } from 'node:os';
