@@ -108,7 +108,7 @@ export interface WorkerStepReport {
 
 export type WorkerToMain =
   /** The thread started; it hosts these clients. */
-  | { type: 'ready'; workerIndexes: number[] }
+  | { type: 'ready'; workerIndexes: number[]; /** Why the thread could not pin itself (null: pinned, or not asked to). */ pinProblem: string | null }
   | {
       type: 'interval';
       stepIndex: number;

@@ -335,8 +335,14 @@ export interface PlacementPlan {
   usableCores: number;
   /** Whether processes are pinned. */
   pinned: boolean;
-  /** CPUs of the bench process (main thread and workers); null when not pinned. */
+  /** CPUs of the generator's worker threads and their tickers; null when not pinned. */
   generatorCpus: number[] | null;
+  /**
+   * CPUs of the bench process's other threads (main thread, V8's and libuv's helpers): every usable
+   * CPU but the generator's, so that their bursts do not delay the pacing. Null when not pinned;
+   * absent in older files, whose whole bench process was on generatorCpus.
+   */
+  helperCpus?: number[] | null;
   /** CPUs of server i (start order); null when not pinned. */
   serverCpus: number[][] | null;
   /** The largest server count at which every server and every generator thread has a core of its own (0: none). */

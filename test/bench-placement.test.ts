@@ -25,6 +25,25 @@ test('with a core for every server and generator thread, they are pinned to disj
   assert.deepEqual(p.warnings, []);
 });
 
+test("the bench's other threads (main, V8's and libuv's helpers) go to every usable core but the generator's", () => {
+  const p = planPlacement(request());
+  assert.deepEqual(p.helperCpus, [2, 3, 4, 5, 6, 7]);
+  const two = planPlacement(request({ budget: { cpus: [0, 1], quotaCores: null }, maxServers: 1, generatorThreads: 1 }));
+  assert.deepEqual([two.generatorCpus, two.serverCpus, two.helperCpus], [[0], [[1]], [1]]);
+  // A cgroup quota of 3 cores: only the first 3 CPUs of the mask are used at all.
+  assert.deepEqual(planPlacement(request({ budget: { cpus: [0, 1, 2, 3, 4, 5, 6, 7], quotaCores: 3 }, maxServers: 1, generatorThreads: 2 })).helperCpus, [2]);
+  assert.equal(planPlacement(request({ mode: 'off' })).helperCpus, null);
+});
+
+test('servers the bench did not start are not placed, but the generator threads still get cores apart from the rest of the bench', () => {
+  const p = planPlacement(request({ budget: { cpus: [0, 1], quotaCores: null }, serversStarted: false, generatorThreads: 1 }));
+  assert.deepEqual([p.pinned, p.generatorCpus, p.serverCpus, p.helperCpus], [true, [0], null, [1]]);
+  assert.match(p.warnings.join('\n'), /servers not started by the bench/);
+  // Nothing to keep apart on one core, or with a thread per core.
+  assert.equal(planPlacement(request({ budget: { cpus: [0], quotaCores: null }, serversStarted: false, generatorThreads: 1 })).pinned, false);
+  assert.equal(planPlacement(request({ budget: { cpus: [0, 1], quotaCores: null }, serversStarted: false, generatorThreads: 2 })).pinned, false);
+});
+
 test('3 servers and 1 generator thread on 2 cores: nothing pinned, and the run says scaling is not measured', () => {
   const p = planPlacement(request({ budget: { cpus: [0, 1], quotaCores: null }, generatorThreads: 1 }));
   assert.equal(p.pinned, false);
@@ -48,13 +67,13 @@ test('the cgroup quota caps the usable cores below the affinity mask', () => {
   assert.equal(parseCpuMax('150000 100000'), 1.5);
 });
 
-test('--placement off, no taskset, or servers the bench did not start: nothing is pinned, and why is said', () => {
+test('--placement off or no taskset: nothing is pinned, and why is said; servers the bench did not start are never placed', () => {
   assert.equal(planPlacement(request({ mode: 'off' })).pinned, false);
   const noTaskset = planPlacement(request({ canPin: false }));
   assert.equal(noTaskset.pinned, false);
   assert.match(noTaskset.warnings.join('\n'), /taskset \(util-linux\) is not installed/);
   const external = planPlacement(request({ serversStarted: false }));
-  assert.equal(external.pinned, false);
+  assert.equal(external.serverCpus, null);
   assert.equal(external.ownCoresUpToServers, 0);
   assert.match(external.warnings.join('\n'), /servers not started by the bench/);
 });

@@ -134,7 +134,7 @@ export function renderIndexHtml(result: RunResult, charts: ChartRef[]): string {
           [
             'placement',
             result.placement.pinned
-              ? `pinned: generator on CPU ${result.placement.generatorCpus?.join(',') ?? '-'}, servers on ${(result.placement.serverCpus ?? []).map((c) => c.join(',')).join(' / ')}`
+              ? `pinned: generator threads on CPU ${result.placement.generatorCpus?.join(',') ?? '-'}${result.placement.serverCpus ? `, servers on ${result.placement.serverCpus.map((c) => c.join(',')).join(' / ')}` : ''}${result.placement.helperCpus ? `, the bench's other threads on ${result.placement.helperCpus.join(',')}` : ''}`
               : `not pinned (--placement ${result.placement.mode})`,
           ],
         ];

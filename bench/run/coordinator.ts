@@ -80,8 +80,8 @@ export class Coordinator {
     this.nodes = new NodeTransitions(performance.timeOrigin + this.runStartMs, (kind, detail, tSec) => this.addEvent(kind, detail, tSec));
   }
 
-  /** Starts --num_threads workers and waits until each is ready. */
-  static async start(config: BenchConfig, hooks: CoordinatorHooks = {}): Promise<Coordinator> {
+  /** Starts --num_threads workers (pinned to `cpuList` when given) and waits until each is ready. */
+  static async start(config: BenchConfig, hooks: CoordinatorHooks = {}, cpuList: string | null = null): Promise<Coordinator> {
     const c = new Coordinator(config, hooks);
     // Workers carry their index in the whole run (generator-part.ts): it keys their streams and keys.
     const settings = Array.from({ length: config.numThreads }, (_, w): WorkerSettings => ({
@@ -105,8 +105,14 @@ export class Coordinator {
         else c.nodes.add(event);
       },
       config.workerThreads,
+      cpuList,
     );
     return c;
+  }
+
+  /** What kept worker threads from pinning themselves to the generator's cores (empty: nothing). */
+  get pinProblems(): readonly string[] {
+    return this.pool.pinProblems;
   }
 
   private onInterval(event: Extract<WorkerEvent, { type: 'interval' }>): void {

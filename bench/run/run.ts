@@ -79,17 +79,22 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     if (plan0.pinned) {
       // Servers beyond the sweep's largest count stay idle and unpinned.
       set.place = async (index, pid) => {
-        const cpus = plan0.serverCpus![index];
+        const cpus = plan0.serverCpus?.[index];
         if (cpus !== undefined) await pinProcess(pid, cpus);
       };
-      progress.note(`placement: generator on CPU ${formatCpuList(plan0.generatorCpus!)}, servers on ${plan0.serverCpus!.map((c) => formatCpuList(c)).join(', ')} (--placement off to let the scheduler decide)`);
+      progress.note(
+        `placement: generator threads on CPU ${formatCpuList(plan0.generatorCpus!)}, ` +
+          (plan0.serverCpus === null ? '' : `servers on ${plan0.serverCpus.map((c) => formatCpuList(c)).join(', ')}, `) +
+          `the bench's other threads on ${formatCpuList(plan0.helperCpus!)} (--placement off to let the scheduler decide)`,
+      );
     }
     if (set.kind !== 'external') progress.note(`starting ${config.numServers} ${set.kind} server(s)…`);
     // Said even with --quiet: it concerns someone else's data.
     else process.stderr.write(`${writesNote(config)}\n`);
     await startTargets(config, set);
-    // Worker threads inherit the mask of the thread that starts them: pin before they exist.
-    if (plan0.pinned) await pinProcess(process.pid, plan0.generatorCpus!);
+    // Every thread of this process beside the servers; each worker thread then moves itself (and
+    // the ticker it starts) to the generator's cores.
+    if (plan0.pinned) await pinProcess(process.pid, plan0.helperCpus!);
     if (signal.aborted) throw new InterruptedError('a signal');
     const hooks: CoordinatorHooks = {
       onPreload: (n, keys) => progress.onPreload(n, keys),
@@ -98,8 +103,13 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
       onStepDone: (step) => progress.onStepDone(step),
       onFirstStep: () => chaos?.start(),
     };
-    const c = await Coordinator.start(config, hooks);
+    const c = await Coordinator.start(config, hooks, plan0.pinned ? formatCpuList(plan0.generatorCpus!) : null);
     coordinator = c;
+    if (c.pinProblems.length > 0) {
+      const warning = `worker threads could not be pinned to CPU ${formatCpuList(plan0.generatorCpus!)} (${c.pinProblems[0]}): they share the servers' cores`;
+      placement.warnings.push(warning);
+      progress.note(`note: ${warning}`);
+    }
     if (part !== null) {
       const timeline = stepTimeline(plan, config);
       planEndAtMs = startAtMs + timeline.endMs;
@@ -236,7 +246,7 @@ async function decidePlacement(config: BenchConfig): Promise<PlacementRecord> {
     serversStarted,
     generatorThreads: config.workerThreads,
     mode: config.placement,
-    canPin: config.placement === 'auto' && serversStarted ? await canPin() : false,
+    canPin: config.placement === 'auto' ? await canPin() : false,
   });
   return { mode: config.placement, cpus: budget.cpus, quotaCores: budget.quotaCores, ...plan };
 }

@@ -51,7 +51,7 @@ export function formatSummary(result: RunResult, runDir: string | null): string 
   if (placement !== undefined) {
     out.push(
       placement.pinned
-        ? `placement: generator on CPU ${placement.generatorCpus!.join(',')}, servers on ${placement.serverCpus!.map((c) => c.join(',')).join(' / ')}`
+        ? `placement: generator threads on CPU ${placement.generatorCpus!.join(',')}${placement.serverCpus ? `, servers on ${placement.serverCpus.map((c) => c.join(',')).join(' / ')}` : ''}${placement.helperCpus ? `, the bench's other threads on ${placement.helperCpus.join(',')}` : ''}`
         : `placement: not pinned (--placement ${placement.mode})`,
     );
     for (const w of placement.warnings) out.push(`NOTE: ${w}`);

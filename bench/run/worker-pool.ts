@@ -25,6 +25,8 @@ export class WorkerPool {
   private closing = false;
   /** The first failure (a worker crashed or reported one); every later wait rejects with it. */
   failure: Error | null = null;
+  /** What kept worker threads from pinning themselves to the generator's cores (empty: nothing). */
+  readonly pinProblems: string[] = [];
 
   private constructor(private readonly onEvent: (event: WorkerEvent) => void) {}
 
@@ -32,19 +34,20 @@ export class WorkerPool {
    * Starts `threads` worker threads hosting one client per settings entry (client w on thread
    * w mod threads) and waits until each is ready.
    */
-  static async start(settings: readonly WorkerSettings[], onEvent: (event: WorkerEvent) => void, threads = settings.length): Promise<WorkerPool> {
+  static async start(settings: readonly WorkerSettings[], onEvent: (event: WorkerEvent) => void, threads = settings.length, cpuList: string | null = null): Promise<WorkerPool> {
     const pool = new WorkerPool(onEvent);
     pool.clients = settings.length;
     const count = Math.max(1, Math.min(threads, settings.length));
     const ready = Array.from({ length: count }, (_, t) => {
       const hosted = settings.filter((_, w) => w % count === t);
-      const worker = new Worker(new URL('../worker/thread.js', import.meta.url), { workerData: { clients: hosted } });
+      const worker = new Worker(new URL('../worker/thread.js', import.meta.url), { workerData: { clients: hosted, cpuList } });
       pool.workers.push(worker);
       for (const s of hosted) pool.threadOf[s.workerIndex] = worker;
       const started = new Promise<void>((resolve, reject) => {
         const onMessage = (m: WorkerToMain): void => {
           if (m.type === 'ready') {
             worker.off('message', onMessage);
+            if (m.pinProblem !== null) pool.pinProblems.push(m.pinProblem);
             resolve();
           }
         };

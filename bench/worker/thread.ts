@@ -7,16 +7,19 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { MainToWorker, WorkerSettings, WorkerToMain } from '../messages.js';
 import { ClientAgent } from './client-agent.js';
 import { Ticker } from './ticker.js';
+import { pinCallingThread } from './thread-affinity.js';
 import { minimizeTimerSlack } from './timer-slack.js';
 
 if (parentPort === null) throw new Error('bench/worker/thread.js runs as a worker thread, started by bench/run/worker-pool.js');
 const port = parentPort;
 /** The clients this thread hosts (one per --num_threads client assigned to it). */
-const { clients } = workerData as { clients: WorkerSettings[] };
+const { clients, cpuList } = workerData as { clients: WorkerSettings[]; cpuList: string | null };
 
 const post = (message: WorkerToMain): void => port.postMessage(message);
 // The worker's own timeouts (epoll_wait) wake on time too.
 minimizeTimerSlack();
+// Before the ticker thread exists, so that it inherits the generator's cores.
+const pinProblem = cpuList === null ? null : pinCallingThread(cpuList);
 const agents = new Map<number, ClientAgent>();
 const ticker = new Ticker(() => {
   for (const agent of agents.values()) agent.onDue();
@@ -67,4 +70,4 @@ port.on('message', (message: MainToWorker) => {
   }
 });
 
-post({ type: 'ready', workerIndexes: [...agents.keys()] });
+post({ type: 'ready', workerIndexes: [...agents.keys()], pinProblem });
