@@ -26,6 +26,8 @@ import { parseBenchArgs } from '../bench/run/config.js';
 import { startTargets, TargetSet } from '../bench/run/targets.js';
 import { cpuShare, otherProcessesCpuTicks } from '../bench/run/server-cpu.js';
 import { cpus } from 'node:os';
+import { canPin, pinProcess, readCpuBudget } from '../bench/run/cpu-budget.js';
+import { formatCpuList, planPlacement } from '../bench/run/placement.js';
 
 const CLI_JS = fileURLToPath(new URL('../bench/run/cli.js', import.meta.url));
 const CLOCK_TICKS_PER_SEC = 100;
@@ -41,6 +43,7 @@ export const FIDELITY_OPTIONS = {
   redis_server: { type: 'string', default: 'redis-server', describe: 'redis-server binary' },
   bench_flags: { type: 'string', default: '', describe: 'extra flags for kvring\'s bench, space-separated (e.g. "--placement off")' },
   json: { type: 'string', describe: 'also write every measurement to this file' },
+  placement: { type: 'string', choices: ['auto', 'off'], default: 'auto', describe: "auto: memtier_benchmark and kvring's generator threads on the same first core(s), redis-server (and the rest of kvring's bench process) on the others, as a bench run places them; off: nothing pinned, for both tools" },
   retries: { type: 'number', default: 3, describe: 'measure a round again, up to this many times, when other processes took more than 5% of the machine during it' },
 } as const satisfies Record<string, FlagSpec>;
 
@@ -55,6 +58,8 @@ interface Measurement {
   opsPerSec: number;
   p50Us: number;
   p99Us: number;
+  /** kvring: p99 from each request's actual send (memtier's definition, no coordinated-omission correction); memtier: null. */
+  sentP99Us: number | null;
   p999Us: number;
   /** kvring: p99 of how late requests left against their slots, µs. */
   latenessP99Us: number | null;
@@ -105,6 +110,18 @@ async function main(args: string[]): Promise<number> {
     await startTargets(parsed.config, set);
     const address = set.addresses[0]!;
     const port = address.slice(address.lastIndexOf(':') + 1);
+    // Both tools' generators on the cores a bench run gives its generator threads, redis-server on
+    // the others: the same place for both, so neither tool's figures carry the other's placement.
+    const plan = planPlacement({ budget: readCpuBudget(), maxServers: 1, serversStarted: false, generatorThreads: threads, mode: a.placement === 'off' ? 'off' : 'auto', canPin: await canPin() });
+    let memtierPrefix: string[] = [];
+    if (plan.pinned && set.pids[0] !== undefined && set.pids[0] !== null) {
+      await pinProcess(set.pids[0], plan.helperCpus!);
+      memtierPrefix = ['taskset', '--cpu-list', formatCpuList(plan.generatorCpus!)];
+      process.stderr.write(`fidelity: memtier_benchmark and kvring's generator threads on CPU ${formatCpuList(plan.generatorCpus!)}, redis-server on ${formatCpuList(plan.helperCpus!)}\n`);
+    } else {
+      benchFlags.push('--placement', 'off');
+      process.stderr.write('fidelity: nothing pinned (--placement off, one core, or no taskset)\n');
+    }
     process.stderr.write(`fidelity: redis-server ${address}; memtier ${memtier ?? 'skipped'}; ${rounds} round(s) × ${rates.join(', ')} ops/s × ${seconds} s\n`);
     if (memtier !== null) {
       // memtier's keys (key:1 … key:N; it counts from 1) written once, so its GETs hit as kvring's do.
@@ -118,12 +135,14 @@ async function main(args: string[]): Promise<number> {
       ]);
       const step = (JSON.parse(stdout) as RunResult).steps[0]!;
       const l = step.operations.get!.latency;
-      return { tool: 'kvring', rate, round, opsPerSec: step.achievedOpsPerSec, p50Us: l.p50Us, p99Us: l.p99Us, p999Us: l.p999Us, latenessP99Us: step.client.sendLatenessP99Us, cpuUsPerRequest: step.client.cpuUsPerRequest, otherCpuFraction: null };
+      return { tool: 'kvring', rate, round, opsPerSec: step.achievedOpsPerSec, p50Us: l.p50Us, p99Us: l.p99Us, sentP99Us: step.operations.get!.serviceTime.p99Us, p999Us: l.p999Us, latenessP99Us: step.client.sendLatenessP99Us, cpuUsPerRequest: step.client.cpuUsPerRequest, otherCpuFraction: null };
     };
     const reference = async (rate: number, round: number): Promise<Measurement> => {
       const out = join(work, `memtier-${rate}-${round}.json`);
       const perConnection = Math.max(1, Math.round(rate / (connections * threads)));
-      const { cpuSec } = await runMeasured(memtier!, [
+      const { cpuSec } = await runMeasured(memtierPrefix[0] ?? memtier!, [
+        ...memtierPrefix.slice(1),
+        ...(memtierPrefix.length > 0 ? [memtier!] : []),
         '-s', '127.0.0.1', '-p', port, '--protocol=redis', '-t', String(threads), '-c', String(connections), '--ratio=0:1', '--key-pattern=R:R',
         '--key-prefix=key:', '--key-minimum=1', `--key-maximum=${keySpace}`, `--rate-limiting=${perConnection}`, `--test-time=${seconds}`,
         '--hide-histogram', '--print-percentiles=50,99,99.9', `--json-out-file=${out}`,
@@ -131,7 +150,7 @@ async function main(args: string[]): Promise<number> {
       const gets = (JSON.parse(await readFile(out, 'utf8')) as { 'ALL STATS': { Gets: { Count: number; 'Ops/sec': number; 'Percentile Latencies': Record<string, number> } } })['ALL STATS'].Gets;
       const pct = gets['Percentile Latencies'];
       return {
-        tool: 'memtier', rate, round, opsPerSec: gets['Ops/sec'], p50Us: (pct['p50.00'] ?? NaN) * 1000, p99Us: (pct['p99.00'] ?? NaN) * 1000, p999Us: (pct['p99.90'] ?? NaN) * 1000,
+        tool: 'memtier', rate, round, opsPerSec: gets['Ops/sec'], p50Us: (pct['p50.00'] ?? NaN) * 1000, p99Us: (pct['p99.00'] ?? NaN) * 1000, sentP99Us: null, p999Us: (pct['p99.90'] ?? NaN) * 1000,
         latenessP99Us: null, cpuUsPerRequest: (cpuSec * 1e6) / Math.max(1, gets.Count), otherCpuFraction: null,
       };
     };
@@ -186,15 +205,15 @@ export function fidelityTable(results: readonly Measurement[], rates: readonly n
   const us = (x: number): string => (Number.isNaN(x) ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${Math.round(x)} µs`);
   const ratio = (a: number, b: number): string => (Number.isNaN(a) || Number.isNaN(b) || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
   const rows = [
-    '| rate | kvring p50 / p99 / p99.9 | kvring lateness p99 | memtier p50 / p99 / p99.9 | p99 kvring ÷ memtier | CPU µs/req kvring / memtier |',
-    '|---|---|---|---|---|---|',
+    '| rate | kvring p50 / p99 / p99.9 | kvring lateness p99 | kvring p99 from actual send | memtier p50 / p99 / p99.9 | p99 kvring ÷ memtier | same, both from actual send | CPU µs/req kvring / memtier |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const rate of rates) {
     const k = (f: (m: Measurement) => number | null): number => med('kvring', rate, f);
     const t = (f: (m: Measurement) => number | null): number => med('memtier', rate, f);
     rows.push(
-      `| ${rate}/s | ${us(k((m) => m.p50Us))} / ${us(k((m) => m.p99Us))} / ${us(k((m) => m.p999Us))} | ${us(k((m) => m.latenessP99Us))} | ` +
-        `${us(t((m) => m.p50Us))} / ${us(t((m) => m.p99Us))} / ${us(t((m) => m.p999Us))} | ${ratio(k((m) => m.p99Us), t((m) => m.p99Us))} | ` +
+      `| ${rate}/s | ${us(k((m) => m.p50Us))} / ${us(k((m) => m.p99Us))} / ${us(k((m) => m.p999Us))} | ${us(k((m) => m.latenessP99Us))} | ${us(k((m) => m.sentP99Us))} | ` +
+        `${us(t((m) => m.p50Us))} / ${us(t((m) => m.p99Us))} / ${us(t((m) => m.p999Us))} | ${ratio(k((m) => m.p99Us), t((m) => m.p99Us))} | ${ratio(k((m) => m.sentP99Us), t((m) => m.p99Us))} | ` +
         `${k((m) => m.cpuUsPerRequest).toFixed(1)} / ${Number.isNaN(t((m) => m.cpuUsPerRequest)) ? '–' : t((m) => m.cpuUsPerRequest).toFixed(1)} |`,
     );
   }
@@ -202,7 +221,10 @@ export function fidelityTable(results: readonly Measurement[], rates: readonly n
   const others = results.map((m) => m.otherCpuFraction).filter((x): x is number => x !== null);
   const busy = others.length === 0 ? '' : ` Other processes took ${(median(others) * 100).toFixed(1)}% of the machine in the median measurement (worst ${(Math.max(...others) * 100).toFixed(0)}%; rounds above 5% were measured again up to --retries times).`;
   rows.push('', `Medians of ${n} alternating round(s).${busy}`);
-  rows.push(`kvring's latency counts from the intended send, memtier's from the actual send; CPU is the generator's (kvring: its measured step, all threads; memtier: its whole process).`);
+  rows.push(
+    "kvring's latency counts from the intended send (a request that waits for a busy connection or a late pacer counts that wait); memtier's from the actual send, which kvring also reports (its service time). " +
+      "CPU is the generator's (kvring: its measured step, all threads; memtier: its whole process).",
+  );
   return rows.join('\n');
 }
 
