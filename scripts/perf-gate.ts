@@ -49,7 +49,7 @@ export const PERF_GATE_OPTIONS = {
     describe: "count each build's instructions (valgrind) and system calls (strace) per request and gate on them; the timed rounds are then information (--no-costs: the timed gate alone)",
   },
   costs_flags: { type: 'string', default: '', describe: 'more `npm run costs` flags for both measurements, space-separated (both sides always get the same)' },
-  max_cost_regression: { type: 'string', default: '1%', describe: 'compare --max_cost_regression' },
+  max_cost_regression: { type: 'string', default: '2%', describe: 'compare --max_cost_regression' },
   build: { type: 'boolean', default: true, describe: 'npm ci (when node_modules is missing) and npm run build in both checkouts (--no-build: use their dist/ as it is)' },
   report: { type: 'boolean', default: true, describe: 'render the last candidate run\'s charts into a self-contained index.html (--no-report to skip)' },
   out: { type: 'string', default: 'perf', describe: 'folder for baseline/ and candidate/ runs, charts/, compare.md and summary.md (emptied first)' },

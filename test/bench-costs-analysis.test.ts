@@ -102,7 +102,7 @@ const A = { put: 9000, get: 8000, delete: 7000 };
 const SYS = { put: 0.25, get: 0.25, delete: 0.25 };
 
 test('verdicts: beyond the threshold is a regression (or an improvement), within it unchanged — no test, the counts do not vary', () => {
-  const c = compareCosts(profile(A, SYS), profile({ put: 9000 * 1.02, get: 8000 * 1.005, delete: 7000 * 0.97 }, { put: 0.25, get: 1.125, delete: 0.25 }));
+  const c = compareCosts(profile(A, SYS), profile({ put: 9000 * 1.03, get: 8000 * 1.005, delete: 7000 * 0.97 }, { put: 0.25, get: 1.125, delete: 0.25 }));
   const verdict = (metric: string, op: string): string => c.changes.find((ch) => ch.metric === metric && ch.operation === op)!.verdict;
   assert.deepEqual(c.judged, ['instructions', 'syscalls']);
   assert.equal(verdict('instructions', 'put'), 'regression');
