@@ -40,6 +40,7 @@ export const FIDELITY_OPTIONS = {
   threads: { type: 'number', default: 1, describe: 'generator threads, the same for both tools' },
   key_space: { type: 'number', default: 100_000, describe: 'keys both tools GET (each preloads its own key names)' },
   memtier: { type: 'string', default: '', describe: 'memtier_benchmark binary (default: $MEMTIER, else memtier_benchmark on PATH)' },
+  target: { type: 'string', choices: ['redis', 'kvring'], default: 'redis', describe: 'the server both tools load: a redis-server, or a kvring server (what a default bench run measures)' },
   redis_server: { type: 'string', default: 'redis-server', describe: 'redis-server binary' },
   bench_flags: { type: 'string', default: '', describe: 'extra flags for kvring\'s bench, space-separated (e.g. "--placement off")' },
   json: { type: 'string', describe: 'also write every measurement to this file' },
@@ -101,9 +102,10 @@ async function main(args: string[]): Promise<number> {
   if (memtier === null) {
     process.stderr.write('fidelity: memtier_benchmark not found (--memtier PATH, $MEMTIER or PATH; build it from github.com/RedisLabs/memtier_benchmark): measuring kvring alone\n');
   }
-  const parsed = parseBenchArgs(['--target', 'redis', '--num_servers', '1', '--redis_server', String(a.redis_server)]);
+  const target = a.target === 'kvring' ? 'kvring' : 'redis';
+  const parsed = parseBenchArgs(['--target', target, '--num_servers', '1', '--redis_server', String(a.redis_server)]);
   if (parsed.kind !== 'config') throw new Error('unreachable: no --help given');
-  const set = new TargetSet('redis');
+  const set = new TargetSet(target);
   const work = await mkdtemp(join(tmpdir(), 'kvring-fidelity-'));
   const results: Measurement[] = [];
   try {
@@ -117,12 +119,12 @@ async function main(args: string[]): Promise<number> {
     if (plan.pinned && set.pids[0] !== undefined && set.pids[0] !== null) {
       await pinProcess(set.pids[0], plan.helperCpus!);
       memtierPrefix = ['taskset', '--cpu-list', formatCpuList(plan.generatorCpus!)];
-      process.stderr.write(`fidelity: memtier_benchmark and kvring's generator threads on CPU ${formatCpuList(plan.generatorCpus!)}, redis-server on ${formatCpuList(plan.helperCpus!)}\n`);
+      process.stderr.write(`fidelity: memtier_benchmark and kvring's generator threads on CPU ${formatCpuList(plan.generatorCpus!)}, the ${target} server on ${formatCpuList(plan.helperCpus!)}\n`);
     } else {
       benchFlags.push('--placement', 'off');
       process.stderr.write('fidelity: nothing pinned (--placement off, one core, or no taskset)\n');
     }
-    process.stderr.write(`fidelity: redis-server ${address}; memtier ${memtier ?? 'skipped'}; ${rounds} round(s) × ${rates.join(', ')} ops/s × ${seconds} s\n`);
+    process.stderr.write(`fidelity: ${target} server ${address}; memtier ${memtier ?? 'skipped'}; ${rounds} round(s) × ${rates.join(', ')} ops/s × ${seconds} s\n`);
     if (memtier !== null) {
       // memtier's keys (key:1 … key:N; it counts from 1) written once, so its GETs hit as kvring's do.
       await runMeasured(memtier, ['-s', '127.0.0.1', '-p', port, '--protocol=redis', '-t', '1', '-c', '1', '--pipeline=64', '--ratio=1:0', '--key-pattern=P:P', '--key-prefix=key:', '--key-minimum=1', `--key-maximum=${keySpace}`, '-n', 'allkeys', '--data-size=32', '--hide-histogram']);
