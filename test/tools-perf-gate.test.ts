@@ -97,17 +97,17 @@ test('flags: exactly one baseline, enough trials to skip the warm-up; rounds alt
   usage(['--base', 'main', '--rounds', '0'], /--rounds must be an integer ≥ 1/);
   usage(['--base', 'main', '--trials', '1'], /--trials \(1\) must be an integer above --skip_trials \(1\)/);
   usage(['--base', 'main', '--max_regression', 'lots'], /--max_regression must be a percentage/);
-  const plan = parsePerfGateArgs(['--base', 'main', '--out', 'x'], '/work') as GatePlan;
+  const plan = parsePerfGateArgs(['--base', 'main', '--out', 'x'], '/checkout') as GatePlan;
   assert.deepEqual(plan.base, { ref: 'main' });
-  assert.equal(plan.outDir, '/work/x');
+  assert.equal(plan.outDir, '/checkout/x');
   assert.deepEqual([0, 1, 2, 3].map(roundOrder), [
     ['baseline', 'candidate'],
     ['candidate', 'baseline'],
     ['baseline', 'candidate'],
     ['candidate', 'baseline'],
   ]);
-  assert.deepEqual(benchArgs(plan, 'candidate', 0), ['--preset', 'ci', '--trials', '2', '--no-charts', '--quiet', '--out', '/work/x/candidate', '--label', 'candidate-1']);
+  assert.deepEqual(benchArgs(plan, 'candidate', 0), ['--preset', 'ci', '--trials', '2', '--no-charts', '--quiet', '--out', '/checkout/x/candidate', '--label', 'candidate-1']);
   assert.equal(plan.costs, true, 'the counts gate by default');
-  assert.deepEqual(costsArgs({ ...plan, costsFlags: ['--pipeline', '16'] }, 'baseline', '/b/dist/server/main.js'), ['--server', '/b/dist/server/main.js', '--pipeline', '16', '--out', '/work/x/baseline/costs.json']);
+  assert.deepEqual(costsArgs({ ...plan, costsFlags: ['--pipeline', '16'] }, 'baseline', '/b/dist/server/main.js'), ['--server', '/b/dist/server/main.js', '--pipeline', '16', '--out', '/checkout/x/baseline/costs.json']);
   usage(['--base', 'main', '--max_cost_regression', 'lots'], /--max_cost_regression must be a percentage/);
 });
