@@ -1,4 +1,5 @@
 import { totalErrors, type RunResult, type StepResult } from '../results.js';
+import { describePlacement } from '../placement-text.js';
 import { formatMs, formatOps, scalingData } from './chart-data.js';
 import { serverCountColor } from './colors.js';
 import { serversLabel } from '../analysis/step-groups.js';
@@ -133,9 +134,7 @@ export function renderIndexHtml(result: RunResult, charts: ChartRef[]): string {
           ['usable cores', `${result.placement.usableCores} (CPUs ${result.placement.cpus.join(',')}${result.placement.quotaCores === null ? '' : `, cgroup quota ${result.placement.quotaCores}`})`],
           [
             'placement',
-            result.placement.pinned
-              ? `pinned: generator threads on CPU ${result.placement.generatorCpus?.join(',') ?? '-'}${result.placement.serverCpus ? `, servers on ${result.placement.serverCpus.map((c) => c.join(',')).join(' / ')}` : ''}${result.placement.helperCpus ? `, the bench's other threads on ${result.placement.helperCpus.join(',')}` : ''}`
-              : `not pinned (--placement ${result.placement.mode})`,
+            `${result.placement.pinned ? 'pinned: ' : ''}${describePlacement(result.placement)}`,
           ],
         ];
   const slo = result.slo

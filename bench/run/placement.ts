@@ -8,8 +8,11 @@
 // before the first step and in every report, that its figures measure this machine's sharing.
 
 import type { PlacementPlan } from '../results.js';
+import { formatCpuList, parseCpuList } from '../placement-text.js';
 
 export type { PlacementPlan };
+// CPU lists are written and read in one place, shared with the reports.
+export { formatCpuList, parseCpuList };
 export type PlacementMode = 'auto' | 'off';
 
 export interface CpuBudget {
@@ -71,21 +74,16 @@ export function planPlacement(r: PlacementRequest): PlacementPlan {
   let generatorCpus: number[] | null = null;
   let serverCpus: number[][] | null = null;
   let helperCpus: number[] | null = null;
-  if (r.mode === 'auto' && fits && r.canPin) {
+  // Servers the bench did not start stay where they are, but its own threads are still kept apart
+  // when there is a core to spare.
+  if (r.mode === 'auto' && r.canPin && (fits || (!r.serversStarted && threads < cores))) {
     const cpus = r.budget.cpus.slice(0, cores);
     generatorCpus = cpus.slice(0, threads);
-    serverCpus = Array.from({ length: r.maxServers }, (_, i) => [cpus[threads + i]!]);
+    if (r.serversStarted) serverCpus = Array.from({ length: r.maxServers }, (_, i) => [cpus[threads + i]!]);
     // The bench's main thread and V8's and libuv's helper threads (garbage collection, compilation,
     // file writes) go beside the servers: on the generator's core their bursts of kernel work held
     // its ticker thread off the CPU for 1–10 ms at the start of each step (measured: send-lateness
     // p99 of a 12k/s step 1.2–1.5 ms with them there, 77–84 µs without).
-    helperCpus = cpus.slice(threads);
-    pinned = true;
-  } else if (r.mode === 'auto' && !r.serversStarted && r.canPin && threads < cores) {
-    // Servers the bench did not start stay where they are; the generator's own threads are still
-    // kept apart from the rest of the bench process, for the same reason as above.
-    const cpus = r.budget.cpus.slice(0, cores);
-    generatorCpus = cpus.slice(0, threads);
     helperCpus = cpus.slice(threads);
     pinned = true;
   } else if (r.mode === 'auto' && fits && !r.canPin) {
@@ -94,28 +92,3 @@ export function planPlacement(r: PlacementRequest): PlacementPlan {
   return { usableCores: cores, pinned, generatorCpus, serverCpus, helperCpus, ownCoresUpToServers, oversubscribedThreads, warnings };
 }
 
-/** "0-2,5" style list of CPU ids (as taskset -c and /proc's Cpus_allowed_list write them). */
-export function formatCpuList(cpus: readonly number[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < cpus.length; ) {
-    let j = i;
-    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
-    parts.push(j === i ? String(cpus[i]) : `${cpus[i]}-${cpus[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}
-
-/** Parses "0-2,5" into [0, 1, 2, 5]; null when it is not such a list. */
-export function parseCpuList(text: string): number[] | null {
-  const out: number[] = [];
-  for (const part of text.trim().split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (m === null) return null;
-    const from = Number(m[1]);
-    const to = m[2] === undefined ? from : Number(m[2]);
-    if (to < from) return null;
-    for (let c = from; c <= to; c++) out.push(c);
-  }
-  return [...new Set(out)].sort((a, b) => a - b);
-}

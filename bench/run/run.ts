@@ -14,6 +14,7 @@ import { Progress } from './progress.js';
 import { SCHEMA_VERSION, totalErrors, type ChaosResult, type PlacementRecord, type RunResult } from '../results.js';
 import { canPin, pinProcess, readCpuBudget } from './cpu-budget.js';
 import { formatCpuList, planPlacement } from './placement.js';
+import { describePlacement } from '../placement-text.js';
 import { computeSlo } from '../analysis/slo.js';
 import { startTargets, TargetSet } from './targets.js';
 import { deleteKeys, keysOfRun } from './cleanup.js';
@@ -82,11 +83,7 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
         const cpus = plan0.serverCpus?.[index];
         if (cpus !== undefined) await pinProcess(pid, cpus);
       };
-      progress.note(
-        `placement: generator threads on CPU ${formatCpuList(plan0.generatorCpus!)}, ` +
-          (plan0.serverCpus === null ? '' : `servers on ${plan0.serverCpus.map((c) => formatCpuList(c)).join(', ')}, `) +
-          `the bench's other threads on ${formatCpuList(plan0.helperCpus!)} (--placement off to let the scheduler decide)`,
-      );
+      progress.note(`placement: ${describePlacement(plan0)} (--placement off to let the scheduler decide)`);
     }
     if (set.kind !== 'external') progress.note(`starting ${config.numServers} ${set.kind} server(s)…`);
     // Said even with --quiet: it concerns someone else's data.

@@ -2,6 +2,7 @@
 
 import { DISTURBED_STEAL_FRACTION, disturbedBySteal } from '../analysis/steal-limit.js';
 import { totalErrors, type RunResult, type StepResult } from '../results.js';
+import { describePlacement } from '../placement-text.js';
 
 function fmtOps(x: number | null): string {
   if (x === null) return '-';
@@ -50,9 +51,7 @@ export function formatSummary(result: RunResult, runDir: string | null): string 
   const placement = result.placement;
   if (placement !== undefined) {
     out.push(
-      placement.pinned
-        ? `placement: generator threads on CPU ${placement.generatorCpus!.join(',')}${placement.serverCpus ? `, servers on ${placement.serverCpus.map((c) => c.join(',')).join(' / ')}` : ''}${placement.helperCpus ? `, the bench's other threads on ${placement.helperCpus.join(',')}` : ''}`
-        : `placement: not pinned (--placement ${placement.mode})`,
+      `placement: ${describePlacement(placement)}`,
     );
     for (const w of placement.warnings) out.push(`NOTE: ${w}`);
   }
