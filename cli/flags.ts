@@ -77,7 +77,7 @@ export function parseFlags(parser: FlagParser, args: readonly string[]): FlagsOu
   for (const [name, spec] of Object.entries(parser.specs)) {
     const value = argv[name];
     if (spec.type === 'number' && typeof value === 'number' && Number.isNaN(value)) {
-      throw parser.usageError(`--${name} must be a number, got "${givenText(args, name)}" (see npm run ${parser.command} -- --help)`);
+      throw parser.usageError(`--${name} must be a number, got "${rawFlagValue(args, name) ?? ''}" (see npm run ${parser.command} -- --help)`);
     }
   }
   return { kind: 'args', argv };
@@ -100,8 +100,11 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, '; ').trim();
 }
 
-/** The text given for flag `name` in `args` (either spelling, "--x v" or "--x=v"), for error messages. */
-function givenText(args: readonly string[], name: string): string {
+/**
+ * The text given for flag `name` in raw `args` (either spelling, "--x v" or "--x=v"), before any
+ * parsing: for error messages, and for flags that decide how the rest is parsed (--preset, --plan).
+ */
+export function rawFlagValue(args: readonly string[], name: string): string | undefined {
   for (const flag of new Set([`--${name}`, `--${kebab(name)}`])) {
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
@@ -109,5 +112,5 @@ function givenText(args: readonly string[], name: string): string {
       if (a.startsWith(`${flag}=`)) return a.slice(flag.length + 1);
     }
   }
-  return '';
+  return undefined;
 }

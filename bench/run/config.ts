@@ -4,7 +4,7 @@
 // ~480 lines: most of it is the one declaration of ~50 flags and the checks between them; split,
 // --help, validation and the documented table could disagree.
 
-import { flagTable, parseFlags, type FlagSpec } from '../../cli/flags.js';
+import { flagTable, parseFlags, rawFlagValue, type FlagSpec } from '../../cli/flags.js';
 import { availableParallelism } from 'node:os';
 import { parseChaos, type ChaosAction } from './chaos.js';
 import { BenchConfigError } from '../errors.js';
@@ -202,16 +202,6 @@ export interface BenchConfig {
 }
 
 export type ParseOutcome = { kind: 'config'; config: BenchConfig } | { kind: 'help'; text: string };
-
-/** The --preset value in raw args, read before parsing because it changes the defaults. */
-function presetIn(args: readonly string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--preset' && i + 1 < args.length) return args[i + 1];
-    if (a.startsWith('--preset=')) return a.slice('--preset='.length);
-  }
-  return undefined;
-}
 
 function fraction(name: string, value: unknown): number {
   if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new BenchConfigError(`--${name} is a fraction in (0, 1], got ${String(value)}`);
@@ -462,7 +452,8 @@ export function parseBenchArgs(args: string[], context: ConfigContext = { env: p
 
 /** The defaults of the --preset named in `args` (undefined without one); throws for an unknown preset. */
 export function presetDefaults(args: readonly string[]): Partial<Record<OptionName, string | number | boolean>> | undefined {
-  const preset = presetIn(args);
+  // Read before parsing: the preset changes the defaults.
+  const preset = rawFlagValue(args, 'preset');
   if (preset !== undefined && PRESETS[preset] === undefined) {
     throw new BenchConfigError(`--preset "${preset}" is unknown; choose one of: ${Object.keys(PRESETS).join(', ')}`);
   }

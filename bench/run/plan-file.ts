@@ -6,6 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { rawFlagValue } from '../../cli/flags.js';
 import { BenchError } from '../errors.js';
 import { parseBenchArgs, type BenchConfig, type ConfigContext, type ParseOutcome } from './config.js';
 import { planSteps, stepTimeline, type PlannedStep } from './plan.js';
@@ -162,16 +163,6 @@ export function parsePlanFile(text: string, path: string): PlanFile {
   return v as PlanFile;
 }
 
-/** The --plan value in raw args (read before parsing: the plan supplies the other flags). */
-export function planPathIn(args: readonly string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--plan' && i + 1 < args.length) return args[i + 1];
-    if (a.startsWith('--plan=')) return a.slice('--plan='.length);
-  }
-  return undefined;
-}
-
 /** The flag names (snake_case) given in `args`, whichever spelling ("--key-space 5", "--no-charts", "--x=y"). */
 export function flagNamesIn(args: readonly string[]): string[] {
   const names: string[] = [];
@@ -209,7 +200,8 @@ export function checkPlanId(plan: PlanFile, config: BenchConfig, path: string): 
  * flags plus this generator's own, checked against the plan's id. Reads the plan file.
  */
 export async function parseArgsWithPlan(args: string[], context: ConfigContext = { env: process.env }): Promise<ParseOutcome> {
-  const path = planPathIn(args);
+  // Read before parsing: the plan supplies the other flags.
+  const path = rawFlagValue(args, 'plan');
   if (path === undefined || args.includes('--help') || args.includes('-h')) return parseBenchArgs(args, context);
   const plan = await readPlanFile(path);
   const parsed = parseBenchArgs(argsWithPlan(plan, args, path), context);
