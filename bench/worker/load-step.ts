@@ -126,6 +126,7 @@ export class LoadStep implements ConnectionListener {
       const total = spec.numRequests ?? requestsFor(rate, (spec.durationMs ?? 1000) / 1000);
       this.schedule = new OpenLoopSchedule(rate, this.startMs, total, spec.phase);
       this.env.ticker.setPeriod(this.schedule.periodMs / this.env.clientsOnThread);
+      this.env.ticker.begin();
     } else {
       this.closedLimit = this.serverCount * this.settings.connections * this.pipeline;
       this.endMs = spec.durationMs === null ? Infinity : this.startMs + spec.durationMs;
@@ -477,7 +478,7 @@ export class LoadStep implements ConnectionListener {
     this.running = false;
     if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
-    this.env.ticker.cancel();
+    if (this.schedule !== null) this.env.ticker.end();
     this.figures.stop(nowMs);
     for (const c of this.allConns) c.listener = null;
     this.finish?.();

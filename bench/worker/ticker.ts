@@ -54,6 +54,8 @@ export class Ticker {
   private writtenMs = Infinity;
   private lastFireMs = -Infinity;
   private windowMs = MAX_WINDOW_MS;
+  /** Steps pacing with this ticker now: the clients of one thread share it. */
+  private users = 0;
 
   /** `onDue` runs once the clock reaches the time passed to `wakeAt`. */
   constructor(private readonly onDue: () => void) {
@@ -96,7 +98,21 @@ export class Ticker {
     Atomics.notify(this.control, TICKER_GENERATION);
   }
 
-  /** Forgets the pending request (the step ended). */
+  /** A step starts pacing with this ticker. */
+  begin(): void {
+    this.users++;
+  }
+
+  /**
+   * A step stopped pacing. The pending deadline is dropped only when no other step still uses the
+   * ticker: it may be another client's, which would otherwise wait for its next reply or sweep.
+   */
+  end(): void {
+    if (this.users > 0) this.users--;
+    if (this.users === 0) this.cancel();
+  }
+
+  /** Forgets the pending request. */
   cancel(): void {
     this.deadline[0] = NaN;
     this.writtenMs = Infinity;
