@@ -98,7 +98,7 @@ async function main(args: string[]): Promise<number> {
   const threads = Number(a.threads);
   const keySpace = Number(a.key_space);
   const benchFlags = String(a.bench_flags).split(/\s+/).filter((s) => s !== '');
-  const memtier = await findMemtier(String(a.memtier) === '' ? undefined : String(a.memtier));
+  const memtier = await findMemtier(String(a.memtier));
   if (memtier === null) {
     process.stderr.write('fidelity: memtier_benchmark not found (--memtier PATH, $MEMTIER or PATH; build it from github.com/RedisLabs/memtier_benchmark): measuring kvring alone\n');
   }
@@ -142,9 +142,9 @@ async function main(args: string[]): Promise<number> {
     const reference = async (rate: number, round: number): Promise<Measurement> => {
       const out = join(work, `memtier-${rate}-${round}.json`);
       const perConnection = Math.max(1, Math.round(rate / (connections * threads)));
-      const { cpuSec } = await runMeasured(memtierPrefix[0] ?? memtier!, [
-        ...memtierPrefix.slice(1),
-        ...(memtierPrefix.length > 0 ? [memtier!] : []),
+      const [command, ...prefixArgs] = [...memtierPrefix, memtier!];
+      const { cpuSec } = await runMeasured(command!, [
+        ...prefixArgs,
         '-s', '127.0.0.1', '-p', port, '--protocol=redis', '-t', String(threads), '-c', String(connections), '--ratio=0:1', '--key-pattern=R:R',
         '--key-prefix=key:', '--key-minimum=1', `--key-maximum=${keySpace}`, `--rate-limiting=${perConnection}`, `--test-time=${seconds}`,
         '--hide-histogram', '--print-percentiles=50,99,99.9', `--json-out-file=${out}`,

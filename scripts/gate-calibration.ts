@@ -8,6 +8,7 @@ import { parseCliArgs } from '../bench/report/cli-args.js';
 import { flagTable, type FlagSpec } from '../cli/flags.js';
 import { runIfMain } from '../cli/main.js';
 import { ReportUsageError } from '../bench/errors.js';
+import { OUTCOME_EXIT_CODES } from '../bench/analysis/compare.js';
 import { readRuns } from '../bench/report/load-results.js';
 import { METRICS } from '../bench/analysis/compare.js';
 import { disturbedBySteal } from '../bench/analysis/steal-limit.js';
@@ -189,7 +190,7 @@ async function main(args: string[]): Promise<number> {
           60_000,
         );
         // 0 pass, 1 regression, 3 untested (too few clean trials left to test): all are verdicts.
-        if (res.code !== 0 && res.code !== 1 && res.code !== 3) throw new Error(`compare ${kind} block ${block} failed with exit ${res.code}: ${res.stderr}`);
+        if (!Object.values(OUTCOME_EXIT_CODES).includes(res.code)) throw new Error(`compare ${kind} block ${block} failed with exit ${res.code}: ${res.stderr}`);
         const c = JSON.parse(res.stdout) as { steps: { metrics: { metric: string; change: number; pWorse: number | null }[] }[]; disturbedTrials: { baseline: number; candidate: number } };
         // The change and p-value of the gate's first metric (the only one for a single-metric gate).
         const m = c.steps[0]?.metrics.find((x) => x.metric === gate.split(',')[0]);
@@ -230,10 +231,10 @@ async function main(args: string[]): Promise<number> {
   for (const gate of gates) {
     const aa = records.filter((r) => r.gate === gate && r.kind === 'A/A');
     const ab = records.filter((r) => r.gate === gate && r.kind === 'A/B');
-    const falseAlarms = aa.filter((r) => r.exitCode === 1).length;
-    const detections = ab.filter((r) => r.exitCode === 1).length;
+    const falseAlarms = aa.filter((r) => r.exitCode === OUTCOME_EXIT_CODES.regression).length;
+    const detections = ab.filter((r) => r.exitCode === OUTCOME_EXIT_CODES.regression).length;
     // An untested comparison (exit 3) fails a CI job without being a detection: counted apart.
-    const untested = [...aa, ...ab].filter((r) => r.exitCode === 3).length;
+    const untested = [...aa, ...ab].filter((r) => r.exitCode === OUTCOME_EXIT_CODES.untested).length;
     const [faLo, faHi] = wilson(falseAlarms, aa.length);
     const [dLo, dHi] = wilson(detections, ab.length);
     const met = aa.length > 0 && falseAlarms / aa.length <= 0.05 && detections / Math.max(1, ab.length) >= 0.95;

@@ -5,11 +5,11 @@ import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 
 /**
- * The memtier_benchmark binary: `flag` if given, else $MEMTIER, else memtier_benchmark on PATH;
+ * The memtier_benchmark binary: `flag` if given (an empty flag counts as not given), else $MEMTIER, else memtier_benchmark on PATH;
  * null if none of them is an executable file.
  */
 export async function findMemtier(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
-  const candidates = flag !== undefined ? [flag] : env.MEMTIER !== undefined && env.MEMTIER !== '' ? [env.MEMTIER] : (env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, 'memtier_benchmark'));
+  const candidates = flag !== undefined && flag !== '' ? [flag] : env.MEMTIER !== undefined && env.MEMTIER !== '' ? [env.MEMTIER] : (env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, 'memtier_benchmark'));
   for (const path of candidates) {
     try {
       await access(path, constants.X_OK);

@@ -22,7 +22,8 @@ import { join } from 'node:path';
 import { flagTable, parseFlags, type FlagSpec } from '../cli/flags.js';
 import { runIfMain } from '../cli/main.js';
 import { BenchConfigError } from '../bench/errors.js';
-import { findMemtier, runMemtier, runRedisBenchmark, type LoadSpec, type LoadTool, type LoadResult } from './persistence-cost/load.js';
+import { findMemtier } from './peers.js';
+import { runMemtier, runRedisBenchmark, type LoadSpec, type LoadTool, type LoadResult } from './persistence-cost/load.js';
 import { readCpuNs, startKvring, startRedis, type CostServer } from './persistence-cost/servers.js';
 import { renderCostMarkdown, summarizeCost, type CostMeasurement, type LogSetting } from './persistence-cost/summary.js';
 
@@ -49,7 +50,7 @@ export function persistenceCostFlagTable(): string {
 }
 
 async function resolveTool(tool: string, memtierFlag: string): Promise<{ tool: LoadTool; memtier: string | null }> {
-  const memtier = await findMemtier(memtierFlag === '' ? undefined : memtierFlag);
+  const memtier = await findMemtier(memtierFlag);
   if (tool === 'memtier' && memtier === null) throw new BenchConfigError('--tool memtier: memtier_benchmark not found; pass --memtier /path/to/memtier_benchmark, set MEMTIER, or put it on PATH');
   if (tool === 'redis-benchmark' || memtier === null) return { tool: 'redis-benchmark', memtier: null };
   return { tool: 'memtier', memtier };

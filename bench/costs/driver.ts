@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { KvError } from '../../errors/kv-error.js';
 import { ReplyScanner } from '../../protocol/decoder.js';
+import { encodeCommand } from '../../protocol/encoder.js';
 import { RESP_ERROR } from '../../protocol/resp.js';
 import type { Batch } from './sequence.js';
 
@@ -26,7 +27,7 @@ export interface DriveOutcome {
   errors: number;
 }
 
-const SHUTDOWN_NOSAVE = Buffer.from('*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n');
+const SHUTDOWN_NOSAVE = encodeCommand(['SHUTDOWN', 'NOSAVE']);
 
 /**
  * Sends `batches` to host:port closed-loop, then — once `beforeShutdown` (called when the last

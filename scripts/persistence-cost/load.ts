@@ -20,7 +20,6 @@ export interface LoadResult {
   opsPerSec: number;
 }
 
-export { findMemtier } from '../peers.js';
 
 interface MemtierJson {
   'ALL STATS': { Totals: { Count: number; 'Ops/sec': number } };
