@@ -3,7 +3,6 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareCosts, type CostComparison, type CostProfile } from '../bench/analysis/costs.js';
-import { DEFAULT_COST_THRESHOLDS } from '../bench/analysis/costs.js';
 import { DEFAULT_COST_SEQUENCE } from '../bench/costs/sequence.js';
 import { DEFAULT_MEASURE_OPTIONS, measureCosts } from '../bench/costs/measure.js';
 import { parseCliArgs, parsePercent } from '../bench/report/cli-args.js';
@@ -98,7 +97,7 @@ async function main(args: string[]): Promise<number> {
     if (!Number.isInteger(v) || v < 1) throw new ReportUsageError(`--${flag} must be a positive integer, got ${String(v)}`);
   }
   const threshold = parsePercent('max_cost_regression', a['max_cost_regression']);
-  const thresholds = { ...DEFAULT_COST_THRESHOLDS, instructions: threshold, syscalls: threshold };
+  const thresholds = { instructions: threshold, syscalls: threshold };
   const out = resolvePath(String(a['out']));
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });

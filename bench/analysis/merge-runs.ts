@@ -145,6 +145,8 @@ function mergeStep(parts: readonly StepResult[], machineNames: readonly string[]
     operations[op] = mergeOperation(present);
   }
   const targets = parts.map((s) => s.targetOpsPerSec);
+  const stealFraction = maxOf(parts.map((s) => s.stealFraction));
+  const otherCpuFraction = maxOf(parts.map((s) => s.otherCpuFraction));
   return {
     index: first.index,
     serverCount: first.serverCount,
@@ -166,8 +168,8 @@ function mergeStep(parts: readonly StepResult[], machineNames: readonly string[]
       requests,
     ),
     ...(parts.some((s) => s.maxQueued !== undefined) ? { maxQueued: parts.reduce((a, s) => a + (s.maxQueued ?? 0), 0) } : {}),
-    ...(maxOf(parts.map((s) => s.stealFraction)) !== undefined ? { stealFraction: maxOf(parts.map((s) => s.stealFraction)) } : {}),
-    ...(maxOf(parts.map((s) => s.otherCpuFraction)) !== undefined ? { otherCpuFraction: maxOf(parts.map((s) => s.otherCpuFraction)) } : {}),
+    ...(stealFraction !== undefined ? { stealFraction } : {}),
+    ...(otherCpuFraction !== undefined ? { otherCpuFraction } : {}),
     ...(parts.some((s) => s.partial === true) ? { partial: true } : {}),
     client: mergeClient(
       parts.map((s) => s.client),

@@ -65,8 +65,6 @@ export interface Batch {
 export interface CostSequence {
   name: CostSequenceName;
   batches: Batch[];
-  /** Requests of each phase (preload and warm-up excluded). */
-  phaseRequests: Record<CostOperation, number>;
   /** Requests of the preload and the warm-up. */
   preloadRequests: number;
 }
@@ -193,5 +191,5 @@ export function buildCostSequence(spec: CostSequenceSpec, name: CostSequenceName
     }
     b.flush();
   });
-  return { name, batches: b.batches, phaseRequests: phases, preloadRequests };
+  return { name, batches: b.batches, preloadRequests };
 }

@@ -184,26 +184,6 @@ export function xBands(id: string, bands: { from: number; to: number; color: str
   };
 }
 
-/** Value labels above chosen points (scaling chart). */
-export function pointLabels(id: string, labels: { datasetIndex: number; index: number; text: string }[]): Plugin<'line'> {
-  return {
-    id,
-    afterDatasetsDraw(chart) {
-      const ctx = chart.ctx;
-      ctx.save();
-      ctx.font = "12px 'DejaVu Sans', sans-serif";
-      ctx.fillStyle = TEXT;
-      for (const l of labels) {
-        const el = chart.getDatasetMeta(l.datasetIndex).data[l.index];
-        if (!el) continue;
-        const width = ctx.measureText(l.text).width;
-        ctx.fillText(l.text, el.x - width / 2, el.y - 12);
-      }
-      ctx.restore();
-    },
-  };
-}
-
 /** Axis ticks on a log scale: 1, 2, 5 per decade, printed without float noise. */
 export function logTickLabel(value: number | string): string {
   const v = Number(value);

@@ -70,11 +70,6 @@ export class WorkerPool {
     return pool;
   }
 
-  /** OS threads hosting the clients. */
-  get threads(): number {
-    return this.workers.length;
-  }
-
   /** Clients (--num_threads): each runs its share of every step. */
   get size(): number {
     return this.clients;
