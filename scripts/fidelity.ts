@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flagTable, parseFlags, type FlagSpec } from '../cli/flags.js';
 import { runIfMain } from '../cli/main.js';
-import { findMemtier } from './peers.js';
+import { findMemtier, runMeasured } from './peers.js';
 import { median } from '../bench/analysis/statistics.js';
 import { BenchConfigError } from '../bench/errors.js';
 import type { RunResult } from '../bench/results.js';
@@ -30,7 +30,6 @@ import { canPin, pinProcess, readCpuBudget } from '../bench/run/cpu-budget.js';
 import { formatCpuList, planPlacement } from '../bench/run/placement.js';
 
 const CLI_JS = fileURLToPath(new URL('../bench/run/cli.js', import.meta.url));
-const CLOCK_TICKS_PER_SEC = 100;
 
 export const FIDELITY_OPTIONS = {
   rates: { type: 'string', default: '2000,8000,24000', describe: 'fixed rates to compare, total ops/s, comma-separated' },
@@ -72,16 +71,6 @@ interface Measurement {
 
 /** Rounds whose machine was busier than this (other processes' share) are measured again. */
 const QUIET_FRACTION = 0.05;
-
-/** Runs a command under `sh`, which reports the command's CPU time (its children's user+sys) from /proc. */
-async function runMeasured(cmd: string, args: string[]): Promise<{ stdout: string; cpuSec: number }> {
-  const script = '"$@" 2>/dev/null; s=$?; cat /proc/$$/stat >&2; exit $s';
-  const r = await execa('sh', ['-c', script, 'sh', cmd, ...args], { reject: false, timeout: 600_000 });
-  const statLine = (typeof r.stderr === 'string' ? r.stderr : '').trim().split('\n').pop() ?? '';
-  const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
-  if (r.exitCode !== 0) throw new Error(`${cmd} exited ${r.exitCode}: ${String(r.stdout).slice(-2000)}`);
-  return { stdout: String(r.stdout), cpuSec: (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SEC };
-}
 
 async function main(args: string[]): Promise<number> {
   const outcome = parseFlags({ command: 'fidelity', usage: 'Usage: node dist/scripts/fidelity.js [options]', specs: FIDELITY_OPTIONS, positional: false, usageError: (m) => new BenchConfigError(m) }, args);

@@ -12,7 +12,6 @@
 // optional (build it from source, see docs/measuring.md; found by --memtier, $MEMTIER or PATH
 // or $MEMTIER). Nothing is left running: the redis-server it starts is stopped on exit.
 
-import { execa } from 'execa';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +21,8 @@ import { parseBenchArgs } from '../bench/run/config.js';
 import type { RunResult } from '../bench/results.js';
 import { startTargets, TargetSet } from '../bench/run/targets.js';
 import { median } from '../bench/analysis/statistics.js';
-import { findMemtier } from './peers.js';
+import { findMemtier, runMeasured } from './peers.js';
+import { parseStatCpuNs } from '../bench/run/server-cpu.js';
 
 const argv = yargs(process.argv.slice(2))
   .option('rounds', { type: 'number', default: 3, describe: 'alternating rounds per setting' })
@@ -37,7 +37,6 @@ const argv = yargs(process.argv.slice(2))
   .parseSync();
 
 const CLI_JS = fileURLToPath(new URL('../bench/run/cli.js', import.meta.url));
-const CLOCK_TICKS_PER_SEC = 100;
 
 interface Measurement {
   tool: string;
@@ -55,24 +54,9 @@ interface Measurement {
 
 /** user+sys CPU seconds of a process from /proc/<pid>/stat (fields 14, 15). */
 async function processCpuSec(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
+  return (parseStatCpuNs(await readFile(`/proc/${pid}/stat`, 'utf8')) ?? NaN) / 1e9;
 }
 
-/**
- * Runs a command under `sh`, which prints its own /proc stat after waiting for it: the shell's
- * cutime + cstime (fields 16, 17) are then exactly the tool's CPU time, start-up included.
- */
-async function runMeasured(cmd: string, args: string[]): Promise<{ stdout: string; cpuSec: number }> {
-  const script = '"$@" 2>/dev/null; s=$?; cat /proc/$$/stat >&2; exit $s';
-  const r = await execa('sh', ['-c', script, 'sh', cmd, ...args], { reject: false, timeout: 300_000 });
-  const statLine = (typeof r.stderr === 'string' ? r.stderr : '').trim().split('\n').pop() ?? '';
-  const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
-  const cpuSec = (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SEC;
-  if (r.exitCode !== 0) throw new Error(`${cmd} exited ${r.exitCode}: ${String(r.stdout).slice(-2000)}`);
-  return { stdout: String(r.stdout), cpuSec };
-}
 
 
 async function main(): Promise<void> {

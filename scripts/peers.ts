@@ -1,8 +1,10 @@
 // Optional peer programs the comparison scripts run beside kvring, found the same way by each:
 // a flag, else an environment variable, else the PATH — never a path of one machine.
 
+import { execa } from 'execa';
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { parseStatChildrenCpuNs } from '../bench/run/server-cpu.js';
 
 /**
  * The memtier_benchmark binary: `flag` if given (an empty flag counts as not given), else $MEMTIER, else memtier_benchmark on PATH;
@@ -19,4 +21,16 @@ export async function findMemtier(flag: string | undefined, env: NodeJS.ProcessE
     }
   }
   return null;
+}
+
+/**
+ * Runs a peer (or any command) under `sh`, which prints its own /proc stat after waiting for it:
+ * the shell's cutime + cstime are then exactly the command's CPU time, start-up included.
+ */
+export async function runMeasured(cmd: string, args: readonly string[], timeoutMs = 600_000): Promise<{ stdout: string; cpuSec: number }> {
+  const script = '"$@" 2>/dev/null; s=$?; cat /proc/$$/stat >&2; exit $s';
+  const r = await execa('sh', ['-c', script, 'sh', cmd, ...args], { reject: false, timeout: timeoutMs });
+  const statLine = (typeof r.stderr === 'string' ? r.stderr : '').trim().split('\n').pop() ?? '';
+  if (r.exitCode !== 0) throw new Error(`${cmd} exited ${r.exitCode}: ${String(r.stdout).slice(-2000)}`);
+  return { stdout: String(r.stdout), cpuSec: (parseStatChildrenCpuNs(statLine) ?? NaN) / 1e9 };
 }

@@ -22,6 +22,14 @@ export function parseStatCpuNs(text: string): number | null {
   return Number.isFinite(ticks) ? (ticks * 1e9) / USER_HZ : null;
 }
 
+/** cutime + cstime of a /proc/<pid>/stat line: CPU of the children the process waited for, ns. */
+export function parseStatChildrenCpuNs(text: string): number | null {
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // cutime (16) and cstime (17) are 13 and 14 after the name.
+  const ticks = Number(fields[13]) + Number(fields[14]);
+  return Number.isFinite(ticks) ? (ticks * 1e9) / USER_HZ : null;
+}
+
 /** CPU time of every thread of `pid` so far, nanoseconds; null when it cannot be read. */
 export function processCpuNs(pid: number): number | null {
   try {

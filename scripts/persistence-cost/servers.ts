@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnServer } from '../../server/spawn.js';
-import { processCpuNs } from '../../bench/run/server-cpu.js';
+import { parseStatChildrenCpuNs, processCpuNs } from '../../bench/run/server-cpu.js';
 import { TargetStartError } from '../../bench/errors.js';
 import { spawnRedis } from '../../bench/run/redis-server.js';
 import type { LogSetting, ServerKind } from './summary.js';
@@ -19,15 +19,9 @@ export interface CostServer {
 }
 
 const READY_TIMEOUT_MS = 30_000;
-/** /proc/<pid>/stat clock ticks (USER_HZ). */
-const NS_PER_TICK = 1e9 / 100;
-
 /** cutime + cstime of /proc/<pid>/stat: CPU of children the process waited for, ns. */
 async function childrenCpuNs(pid: number): Promise<number> {
-  const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // After the name, field 3 is index 0: cutime (16) and cstime (17) are 13 and 14.
-  return (Number(fields[13]) + Number(fields[14])) * NS_PER_TICK;
+  return parseStatChildrenCpuNs(await readFile(`/proc/${pid}/stat`, 'utf8')) ?? NaN;
 }
 
 /**
