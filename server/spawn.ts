@@ -24,6 +24,14 @@ export interface SpawnOptions {
   readyTimeoutMs?: number;
   /** Extra environment for the child. */
   env?: Record<string, string>;
+  /** The server build to run (default: this build's dist/server/main.js), e.g. another checkout's. */
+  main?: string;
+  /** Node flags before the script, e.g. ['--predictable']. */
+  nodeArgs?: readonly string[];
+  /** A program that runs node, with its flags, e.g. ['strace', '-f', '-o', 'out']. */
+  launcher?: readonly string[];
+  /** Kills the child after this long, ready or not (default: never). */
+  timeoutMs?: number;
 }
 
 export interface ExitStatus {
@@ -76,8 +84,9 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<RunningSe
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'kvring-')));
   const removeDir = ownDir && options.keepDir !== true;
-  const args = [MAIN_JS, '--port', String(options.port ?? 0), '--bind', host, '--dir', dir, '--stop-on-stdin-eof', ...(options.args ?? [])];
-  const child: ResultPromise = execa(process.execPath, args, {
+  const node = [process.execPath, ...(options.nodeArgs ?? []), options.main ?? MAIN_JS, '--port', String(options.port ?? 0), '--bind', host, '--dir', dir, '--stop-on-stdin-eof', ...(options.args ?? [])];
+  const [file, ...args] = [...(options.launcher ?? []), ...node];
+  const child: ResultPromise = execa(file!, args, {
     // Kept open and never written: when this process dies, the server sees EOF and stops itself.
     stdin: 'pipe',
     stdout: 'pipe',
@@ -86,6 +95,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<RunningSe
     buffer: false,
     cleanup: true,
     env: options.env,
+    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
   });
   let stderr = '';
   child.stderr?.setEncoding('utf8');

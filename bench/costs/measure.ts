@@ -11,12 +11,12 @@
 // this gate works on a shared 2-vCPU VM where time moves ±20–40 % from run to run. The four runs
 // of a count go at once (see measureCosts).
 
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { KvError } from '../../errors/kv-error.js';
+import { spawnServer, ServerStartError, type RunningServer } from '../../server/spawn.js';
 import { COST_METRICS, COSTS_FORMAT, leastOfRepeats, metricCosts, parseCachegrindTotal, parseStraceLog, gatedCalls, type CostMetric, type CostProfile, type MetricCosts } from '../analysis/costs.js';
 import { driveSequence, CostRunError } from './driver.js';
 import { buildCostSequence, COST_SEQUENCES, type CostSequenceName, type CostSequenceSpec } from './sequence.js';
@@ -46,7 +46,7 @@ export class CostMeasurementError extends KvError {
 export const PREDICTABLE_NODE_FLAGS = ['--predictable', '--predictable-gc-schedule', '--no-incremental-marking', '--no-baseline-batch-compilation', '--random-seed=1', '--hash-seed=1'];
 
 /** Server flags of every measured server: no persistence, no logging, so only requests cost. */
-export const MEASURED_SERVER_FLAGS = ['--port', '0', '--bind', '127.0.0.1', '--snapshot-interval', '0', '--appendonly', 'no', '--log-level', 'warn', '--stop-on-stdin-eof'];
+export const MEASURED_SERVER_FLAGS = ['--snapshot-interval', '0', '--appendonly', 'no', '--log-level', 'warn'];
 
 export const CACHEGRIND_TOOL = 'valgrind --tool=cachegrind --cache-sim=no, node --predictable';
 export const STRACE_TOOL = 'strace -f -yy, node --predictable; waits, thread hand-offs, wake-ups and heap mappings not counted';
@@ -89,50 +89,37 @@ interface Run {
 async function runOnce(run: Run, options: MeasureOptions, workDir: string, beforeShutdown: () => Promise<void>): Promise<string> {
   const report = join(workDir, `${run.metric}-${run.sequence}-${run.repeat}.out`);
   const dataDir = await mkdtemp(join(workDir, 'data-'));
-  const node = [process.execPath, ...PREDICTABLE_NODE_FLAGS, options.serverMain, ...MEASURED_SERVER_FLAGS, '--dir', dataDir];
-  const [file, ...args] =
-    run.metric === 'instructions' ? ['valgrind', '--tool=cachegrind', '--cache-sim=no', `--cachegrind-out-file=${report}`, ...node] : ['strace', '-f', '-yy', '-o', report, ...node];
+  const launcher = run.metric === 'instructions' ? ['valgrind', '--tool=cachegrind', '--cache-sim=no', `--cachegrind-out-file=${report}`] : ['strace', '-f', '-yy', '-o', report];
   const seq = buildCostSequence(options.sequence, run.sequence);
   const expected = seq.batches.reduce((n, b) => n + b.requests, 0);
-  const env: Record<string, string> = { NODE_OPTIONS: '' };
-  const child: ResultPromise = execa(file!, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true, env, timeout: options.runTimeoutMs });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (t: string) => {
-    stderr = (stderr + t).slice(-8192);
-  });
-  const exited = child.then((r) => ({ code: r.exitCode ?? null, signal: r.signal ?? null }));
   const what = `the ${run.sequence} sequence under ${run.metric === 'instructions' ? 'cachegrind' : 'strace'}`;
+  let server: RunningServer;
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new CostMeasurementError(`${what}: the server printed no ready line within ${options.readyTimeoutMs / 1000} s: ${stderr.slice(-1500)}`)), options.readyTimeoutMs);
-      const lines = createInterface({ input: child.stdout! });
-      lines.on('line', (line) => {
-        try {
-          const parsed = JSON.parse(line) as { event?: unknown; port?: unknown };
-          if (parsed.event === 'ready' && typeof parsed.port === 'number') {
-            clearTimeout(timer);
-            resolve(parsed.port);
-          }
-        } catch {
-          // Only the ready line is JSON; anything else on stdout is not ours to read.
-        }
-      });
-      void exited.then((s) => {
-        clearTimeout(timer);
-        reject(new CostMeasurementError(`${what}: the server exited before it was ready (code ${s.code}, signal ${s.signal}): ${stderr.slice(-1500)}`));
-      });
+    server = await spawnServer({
+      main: options.serverMain,
+      nodeArgs: PREDICTABLE_NODE_FLAGS,
+      launcher,
+      dir: dataDir,
+      args: MEASURED_SERVER_FLAGS,
+      env: { NODE_OPTIONS: '' },
+      readyTimeoutMs: options.readyTimeoutMs,
+      timeoutMs: options.runTimeoutMs,
     });
-    child.stdout?.resume();
-    const outcome = await driveSequence('127.0.0.1', port, seq.batches, beforeShutdown);
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    if (!(err instanceof ServerStartError)) throw err;
+    throw new CostMeasurementError(`${what}: ${err.message.split('\n')[0]!}: ${err.stderr.slice(-1500)}`);
+  }
+  try {
+    const outcome = await driveSequence(server.host, server.port, seq.batches, beforeShutdown);
     if (outcome.errors > 0) throw new CostRunError(`${what}: ${outcome.errors} error repl${outcome.errors === 1 ? 'y' : 'ies'}, the first "${outcome.firstError}": the counts would price errors, not requests`);
     if (outcome.requests !== expected) throw new CostRunError(`${what}: ${outcome.requests} replies to ${expected} requests`);
-    const status = await exited;
-    if (status.code !== 0) throw new CostMeasurementError(`${what}: exited with code ${status.code} (signal ${status.signal}) after SHUTDOWN NOSAVE: ${stderr.slice(-1500)}`);
+    const status = await server.exited;
+    if (status.code !== 0) throw new CostMeasurementError(`${what}: exited with code ${status.code} (signal ${status.signal}) after SHUTDOWN NOSAVE: ${server.stderrText().slice(-1500)}`);
     return await readFile(report, 'utf8');
   } catch (err) {
-    child.kill('SIGKILL');
-    await exited;
+    server.kill('SIGKILL');
+    await server.exited;
     throw err;
   } finally {
     await rm(dataDir, { recursive: true, force: true });
