@@ -10,6 +10,7 @@ import {
   mannWhitneyU,
   median,
   pooledRelativeSpread,
+  relativeChange,
   smallestOneSidedP,
   stdev,
   trialsToDetect,
@@ -274,7 +275,7 @@ export function thresholdsFor(options: CompareOptions): Record<Metric, number> {
 function compareMetric(metric: Metric, base: number[], cand: number[], options: CompareOptions, threshold: number, random: () => number): MetricComparison {
   const baselineMedian = median(base);
   const candidateMedian = median(cand);
-  const change = baselineMedian > 0 ? candidateMedian / baselineMedian - 1 : candidateMedian > 0 ? Infinity : 0;
+  const change = relativeChange(baselineMedian, candidateMedian);
   const worsening = higherIsBetter(metric) ? -change : change;
   const tested = isTestable(base.length, cand.length, options);
   let pWorse: number | null = null;

@@ -9,6 +9,7 @@
 // cancel out.
 
 import { COST_OPERATIONS, COST_SEQUENCES, type CostOperation, type CostSequenceName, type CostSequenceSpec } from '../costs/sequence.js';
+import { relativeChange } from './statistics.js';
 
 export const COST_METRICS = ['instructions', 'syscalls'] as const;
 export type CostMetric = (typeof COST_METRICS)[number];
@@ -227,7 +228,7 @@ export function compareCosts(baseline: CostProfile, candidate: CostProfile, thre
     for (const operation of COST_OPERATIONS) {
       const bv = b.perRequest[operation];
       const cv = c.perRequest[operation];
-      const change = bv > 0 ? cv / bv - 1 : cv > 0 ? Infinity : 0;
+      const change = relativeChange(bv, cv);
       const threshold = thresholds[metric];
       const verdict: CostVerdict = change > threshold ? 'regression' : change < -threshold ? 'improvement' : 'unchanged';
       const entry: CostChange = { operation, metric, baseline: bv, candidate: cv, change, threshold, verdict };

@@ -19,6 +19,11 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
+/** candidate / baseline − 1; from a zero baseline, Infinity for any rise and 0 for none. */
+export function relativeChange(baseline: number, candidate: number): number {
+  return baseline > 0 ? candidate / baseline - 1 : candidate > 0 ? Infinity : 0;
+}
+
 export function median(values: readonly number[]): number {
   return quantile(values, 0.5);
 }
