@@ -10,6 +10,7 @@ import yargs from 'yargs';
 import { renderHelp, terminalWidth } from '../cli/help.js';
 import type { FlagSpec } from '../cli/flags.js';
 import { errorLine } from '../cli/main.js';
+import { UsageError } from '../errors/kv-error.js';
 import { isUtf8 } from 'node:buffer';
 import { KvCluster } from './cluster.js';
 import { NoServersError, ServerAddressError, isUnreachable, NoLiveServerError } from './errors.js';
@@ -30,10 +31,8 @@ type Verb = 'put' | 'get' | 'delete' | 'end' | 'ping';
 /** Options that take a value: the token after them is not the verb. */
 const VALUE_OPTIONS = new Set(['--servers', '--server', '--timeout-ms', '--timeout_ms', '--timeoutMs']);
 
-class UsageError extends Error {
-  readonly code = 'KV_ERR_USAGE';
-  readonly exitCode = EXIT_USAGE;
-}
+/** A bad verb, flag or argument: exit code 2 (EXIT_USAGE). */
+const usageError = (message: string): UsageError => new UsageError('KV_ERR_USAGE', message);
 
 /** The client's flags, for --help (yargs parses them; yargs' own help wraps mid-word). */
 const CLIENT_OPTIONS: Record<string, FlagSpec> = {
@@ -95,7 +94,7 @@ function normalizeVerb(argv: readonly string[]): string[] {
     }
     const lower = token.toLowerCase();
     if (!(VERBS as readonly string[]).includes(lower)) {
-      throw new UsageError(`unknown verb "${token}"; use put, get, delete, end or ping`);
+      throw usageError(`unknown verb "${token}"; use put, get, delete, end or ping`);
     }
     out[i] = lower;
     break;
@@ -123,11 +122,11 @@ async function parseSettings(argv: readonly string[]): Promise<Settings | 'help'
     .strict()
     .check((a) => {
       const timeoutMs = a['timeout-ms'];
-      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout-ms must be a number > 0, got ${String(a['timeout-ms'])}`);
+      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw usageError(`--timeout-ms must be a number > 0, got ${String(a['timeout-ms'])}`);
       return true;
     })
     .fail((message: string | undefined, err: Error | undefined) => {
-      throw new UsageError(message ?? err?.message ?? 'bad arguments');
+      throw usageError(message ?? err?.message ?? 'bad arguments');
     })
     .help(false)
     .version(false)
@@ -221,12 +220,12 @@ function targets(settings: Settings, cluster: KvCluster, verb: string, allByDefa
   if (settings.server !== undefined) {
     const server = canonicalAddress(settings.server);
     if (!cluster.servers.includes(server)) {
-      throw new UsageError(`--server ${settings.server} is not one of the servers (${cluster.servers.join(', ')})`);
+      throw usageError(`--server ${settings.server} is not one of the servers (${cluster.servers.join(', ')})`);
     }
     return [server];
   }
   if (settings.allServers || allByDefault || cluster.servers.length === 1) return [...cluster.servers];
-  throw new UsageError(
+  throw usageError(
     `${verb} addresses one server: name it with --server host:port (one of ${cluster.servers.join(', ')}), or pass --all-servers`,
   );
 }

@@ -12,3 +12,17 @@ export class KvError extends Error {
     this.name = new.target.name;
   }
 }
+
+/**
+ * A flag or argument a tool cannot run with, under that tool's code (KV_ERR_SERVER_USAGE, …):
+ * exit code 2, as every kvring tool's usage error.
+ */
+export class UsageError extends KvError {
+  readonly exitCode = 2;
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

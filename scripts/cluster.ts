@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { flagsHelp, parseFlags, type FlagSpec } from '../cli/flags.js';
 import { reportFailure } from '../cli/main.js';
-import { KvError } from '../errors/kv-error.js';
+import { KvError, UsageError } from '../errors/kv-error.js';
 import { spawnServer, type ExitStatus, type RunningServer } from '../server/spawn.js';
 import { KvCluster } from '../client/cluster.js';
 import {
@@ -53,11 +53,8 @@ class ClusterError extends KvError {
   }
 }
 
-/** A flag the cluster cannot start with; exit code 2 as every tool's usage error. */
-class ClusterUsageError extends KvError {
-  readonly code = 'KV_ERR_CLUSTER_USAGE';
-  readonly exitCode = 2;
-}
+/** A flag the cluster cannot start with. */
+const usageError = (message: string): UsageError => new UsageError('KV_ERR_CLUSTER_USAGE', message);
 
 export const CLUSTER_OPTIONS = {
   num_servers: { type: 'number', default: 3, describe: 'how many servers to start' },
@@ -74,7 +71,7 @@ const PARSER = {
   usage: 'Usage: $0 [options]\n\nStarts a local kvring cluster and writes the server list where `npm run client` finds it. Ctrl-C stops it (final snapshots).',
   specs: CLUSTER_OPTIONS,
   positional: false,
-  usageError: (message: string) => new ClusterUsageError(message),
+  usageError,
 };
 
 /** `npm run cluster -- --help`. */
@@ -90,13 +87,13 @@ function parseSettings(argv: string[]): Settings | 'help' {
   const basePort = Number(a.base_port);
   const statusIntervalSec = Number(a.status_interval);
   if (!Number.isSafeInteger(numServers) || numServers < 1 || numServers > 100) {
-    throw new ClusterUsageError(`--num_servers must be a whole number from 1 to 100, got ${String(a.num_servers)}`);
+    throw usageError(`--num_servers must be a whole number from 1 to 100, got ${String(a.num_servers)}`);
   }
   if (!Number.isSafeInteger(basePort) || basePort < 1 || basePort + numServers - 1 > 65535) {
-    throw new ClusterUsageError(`--base_port must be a port such that all ${numServers} servers fit below 65536, got ${String(a.base_port)}`);
+    throw usageError(`--base_port must be a port such that all ${numServers} servers fit below 65536, got ${String(a.base_port)}`);
   }
   if (!Number.isFinite(statusIntervalSec) || statusIntervalSec < 0) {
-    throw new ClusterUsageError(`--status_interval must be a number of seconds ≥ 0, got ${String(a.status_interval)}`);
+    throw usageError(`--status_interval must be a number of seconds ≥ 0, got ${String(a.status_interval)}`);
   }
   return {
     numServers,

@@ -12,7 +12,7 @@ import yargs from 'yargs';
 import { KvCluster } from '../client/cluster.js';
 import { resolveServers } from '../client/servers-file.js';
 import { reportFailure } from '../cli/main.js';
-import { KvError } from '../errors/kv-error.js';
+import { UsageError } from '../errors/kv-error.js';
 
 interface ThreadConfig {
   threadIndex: number;
@@ -160,11 +160,6 @@ function formatTable(results: readonly ThreadResult[], wallMs: number): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** A flag the tool cannot run with; exit code 2 as every tool's usage error. */
-class MultithreadedUsageError extends KvError {
-  readonly code = 'KV_ERR_MULTITHREADED_USAGE';
-  readonly exitCode = 2;
-}
 
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, '; ');
@@ -191,7 +186,7 @@ async function main(): Promise<number> {
       return true;
     })
     .fail((message: string | undefined, err: Error | undefined) => {
-      exitCode = reportFailure(new MultithreadedUsageError(`${oneLine(message ?? err?.message ?? 'bad arguments')} (see npm run multithreaded-client -- --help)`), 'multithreaded-client');
+      exitCode = reportFailure(new UsageError('KV_ERR_MULTITHREADED_USAGE', `${oneLine(message ?? err?.message ?? 'bad arguments')} (see npm run multithreaded-client -- --help)`), 'multithreaded-client');
     })
     .strict()
     .help()

@@ -1,5 +1,5 @@
 import { flagsHelp, parseFlags, type FlagSpec } from '../cli/flags.js';
-import { KvError } from '../errors/kv-error.js';
+import { UsageError } from '../errors/kv-error.js';
 import type { AppendFsync } from './persistence/persistence.js';
 import { DEFAULT_REQUEST_LIMITS, MAX_BULK_BYTES_CEILING } from '../protocol/decoder.js';
 
@@ -27,11 +27,8 @@ export interface ServerConfig {
 
 const MiB = 1024 * 1024;
 
-/** A flag the server cannot start with; the message names it. Exit code 2, as every tool's usage error. */
-export class ServerUsageError extends KvError {
-  readonly code = 'KV_ERR_SERVER_USAGE';
-  readonly exitCode = 2;
-}
+/** A flag the server cannot start with; the message names it. */
+const usageError = (message: string): UsageError => new UsageError('KV_ERR_SERVER_USAGE', message);
 
 /**
  * The server's flags, declared once: `--help`, validation and the manual's table come from here.
@@ -65,16 +62,16 @@ const PARSER = {
   specs: SERVER_OPTIONS,
   positional: false,
   camelCase: true,
-  usageError: (message: string) => new ServerUsageError(message),
+  usageError,
 };
 
 export type ServerArgs = { kind: 'config'; config: ServerConfig } | { kind: 'help'; text: string };
 
 function check(ok: boolean, message: string): void {
-  if (!ok) throw new ServerUsageError(message);
+  if (!ok) throw usageError(message);
 }
 
-/** Parses command-line flags; throws ServerUsageError naming the flag. */
+/** Parses command-line flags; throws a UsageError (KV_ERR_SERVER_USAGE) naming the flag. */
 export function parseServerConfig(argv: string[]): ServerArgs {
   const outcome = parseFlags(PARSER, argv);
   if (outcome.kind === 'help') return outcome;
