@@ -104,24 +104,24 @@ function normalizeVerb(argv: readonly string[]): string[] {
 
 async function parseSettings(argv: readonly string[]): Promise<Settings | 'help'> {
   if (argv.includes('--help') || argv.includes('-h')) return 'help';
-  const parsed = await yargs(normalizeVerb(argv))
+  // Help is clientHelpText's, so yargs gets the verbs' shapes and the flags (from CLIENT_OPTIONS,
+  // each kebab name also accepted in snake_case) without texts of its own.
+  let y = yargs(normalizeVerb(argv))
     .scriptName('kvring')
-    .usage('$0 <verb> [args] [options]\n\nTalks to kvring servers through the consistent-hash ring. Servers come\nfrom --servers, else from the local cluster file (npm run cluster).')
-    .command('put <key> <value>', 'store value under key (also PUT)')
-    .command('get <key>', 'print the value of key; exit 1 if it does not exist (also GET)')
-    .command(['delete <key>', 'del <key>'], 'delete key; exit 1 if it did not exist (also DELETE)')
-    .command('end', 'stop a server (final snapshot, then exit): the one named by --server, the only one, or all with --all-servers (also END)')
-    .command('ping', 'PING every server (or --server) and print the round trip')
-    .option('servers', { type: 'string', describe: 'comma-separated host:port list; default: the running local cluster (.kvring/cluster.json or $KVRING_CLUSTER_FILE)' })
-    .option('server', { type: 'string', describe: 'end/ping: the one server to address, host:port' })
-    .option('all-servers', { alias: 'all_servers', type: 'boolean', default: false, describe: 'end: stop every server' })
-    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object on stdout instead of text' })
-    .option('timeout-ms', { alias: 'timeout_ms', type: 'number', default: 2000, describe: 'time each request may take, ms' })
+    .command('put <key> <value>', false)
+    .command('get <key>', false)
+    .command(['delete <key>', 'del <key>'], false)
+    .command('end', false)
+    .command('ping', false);
+  for (const [name, spec] of Object.entries(CLIENT_OPTIONS)) {
+    y = y.option(name, { type: spec.type, default: spec.default, ...(name.includes('-') ? { alias: name.replace(/-/g, '_') } : {}) });
+  }
+  const parsed = await y
     .parserConfiguration({ 'parse-positional-numbers': false })
     .demandCommand(1, 'give a verb: put, get, delete, end or ping')
     .strict()
     .check((a) => {
-      const timeoutMs = a['timeout-ms'];
+      const timeoutMs = Number(a['timeout-ms']);
       if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw usageError(`--timeout-ms must be a number > 0, got ${String(a['timeout-ms'])}`);
       return true;
     })
@@ -137,11 +137,11 @@ async function parseSettings(argv: readonly string[]): Promise<Settings | 'help'
     verb,
     key: parsed.key === undefined ? '' : String(parsed.key),
     value: parsed.value === undefined ? '' : String(parsed.value),
-    servers: parsed.servers,
-    server: parsed.server,
-    allServers: parsed['all-servers'],
-    json: parsed.json,
-    timeoutMs: parsed['timeout-ms'],
+    servers: parsed['servers'] === undefined ? undefined : String(parsed['servers']),
+    server: parsed['server'] === undefined ? undefined : String(parsed['server']),
+    allServers: parsed['all-servers'] === true,
+    json: parsed['json'] === true,
+    timeoutMs: Number(parsed['timeout-ms']),
   };
 }
 
