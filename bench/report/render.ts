@@ -11,11 +11,6 @@ import { renderIndexHtml, type ChartRef } from './html.js';
 
 const OP_NAMES = { get: 'GET', put: 'PUT', delete: 'DELETE' } as const;
 
-/**
- * Writes every report for one run into `runDir` (created if missing): `<op>-latency-vs-throughput.png`
- * and `<op>-percentiles.png` per operation, `scaling.png`, `timeline.png` and `index.html`.
- * Returns the written paths, index.html last.
- */
 export interface ReportOptions {
   /**
    * Embed the charts in index.html as data: URIs, so the page alone is the whole report (a CI
@@ -24,6 +19,11 @@ export interface ReportOptions {
   selfContained?: boolean;
 }
 
+/**
+ * Writes every report for one run into `runDir` (created if missing): `<op>-latency-vs-throughput.png`
+ * and `<op>-percentiles.png` per operation, `scaling.png`, `timeline.png` and `index.html`.
+ * Returns the written paths, index.html last.
+ */
 export async function writeReports(result: RunResult, runDir: string, size: ChartSize = DEFAULT_SIZE, options: ReportOptions = {}): Promise<string[]> {
   await mkdir(runDir, { recursive: true });
   const written: string[] = [];

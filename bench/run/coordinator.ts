@@ -236,13 +236,14 @@ export class Coordinator {
             this.hooks.onFirstStep?.();
           }
           this.hooks.onStepStart?.(planned, target, plan.length);
-          const cpuBefore = process.cpuUsage();
-          const serverCpuBefore = sampleCpu(pidsOf(stepServers));
-          const ticksBefore = readTicks();
+          const serverPids = pidsOf(stepServers);
           // Servers this run did not start have no pid here: their work would read as other
           // processes', so the figure is left unknown for them.
-          const serverPids = pidsOf(stepServers);
-          const othersBefore = serverPids.some((p) => p === null) ? null : otherProcessesCpuTicks(new Set(serverPids as number[]));
+          const ownServers = serverPids.some((p) => p === null) ? null : new Set(serverPids as number[]);
+          const cpuBefore = process.cpuUsage();
+          const serverCpuBefore = sampleCpu(serverPids);
+          const ticksBefore = readTicks();
+          const othersBefore = ownServers === null ? null : otherProcessesCpuTicks(ownServers);
           const stepStartMs = performance.now();
           const reports = await this.pool.runStep({
             stepIndex: planned.index,
@@ -257,9 +258,9 @@ export class Coordinator {
             deleteKeys,
           });
           const cpu = process.cpuUsage(cpuBefore);
-          const serverCpuUs = cpuUsBetween(serverCpuBefore, sampleCpu(pidsOf(stepServers)));
+          const serverCpuUs = cpuUsBetween(serverCpuBefore, sampleCpu(serverPids));
           const steal = stealFraction(ticksBefore, readTicks());
-          const othersAfter = othersBefore === null ? null : otherProcessesCpuTicks(new Set(serverPids as number[]));
+          const othersAfter = othersBefore === null || ownServers === null ? null : otherProcessesCpuTicks(ownServers);
           const others = othersBefore === null || othersAfter === null ? null : cpuShare(othersAfter - othersBefore, (performance.now() - stepStartMs) / 1000, cpus().length);
           this.timeline.flush();
           const { step, histograms: h } = mergeWorkerReports(

@@ -42,7 +42,6 @@ export function planSteps(config: PlanInput): PlannedStep[] {
   return steps;
 }
 
-/** Rough wall time of a plan, seconds: steps × duration plus per-step overhead (connect, drain). */
 /**
  * Keys per second one client (worker) is budgeted to preload in a timed plan (--start_at). Its
  * deep-pipelined preload measured 60–90k keys/s per client against two local servers on a shared
@@ -88,6 +87,7 @@ export function stepTimeline(steps: readonly PlannedStep[], config: TimelineInpu
   return { times, endMs: t };
 }
 
+/** Rough wall time of a plan, seconds: steps × duration plus per-step overhead (connect, drain). */
 export function estimateSeconds(steps: readonly PlannedStep[], config: Pick<BenchConfig, 'stepDurationSec' | 'numRequests'>): number | null {
   if (config.numRequests !== null) return null;
   return steps.length * (config.stepDurationSec + 0.1);
