@@ -3,6 +3,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COST_METRICS, type CostMetric, type CostProfile } from '../analysis/costs.js';
 import { parseCliArgs } from '../report/cli-args.js';
+import { formatCount } from '../report/comparison-text.js';
 import { ReportUsageError } from '../errors.js';
 import { flagTable, type FlagSpec } from '../../cli/flags.js';
 import { runIfMain } from '../../cli/main.js';
@@ -82,11 +83,11 @@ export function parseCostsArgs(args: string[], cwd: string = process.cwd()): Cos
 }
 
 /** The profile as a few lines for the terminal. Pure. */
-export function costsText(p: CostProfile): string {
+export function profileText(p: CostProfile): string {
   const lines = [`costs of ${p.server} (node ${p.node}), per request, by the difference of ${p.sequence.longRequests} and ${p.sequence.shortRequests} requests:`];
   for (const op of COST_OPERATIONS) {
-    const i = p.instructions ? `${Math.round(p.instructions.perRequest[op]).toLocaleString('en-US')} instructions` : 'instructions not measured';
-    const s = p.syscalls ? `${p.syscalls.perRequest[op].toFixed(3)} system calls` : 'system calls not measured';
+    const i = p.instructions ? `${formatCount('instructions', p.instructions.perRequest[op])} instructions` : 'instructions not measured';
+    const s = p.syscalls ? `${formatCount('syscalls', p.syscalls.perRequest[op])} system calls` : 'system calls not measured';
     lines.push(`  ${op.toUpperCase().padEnd(6)} ${i}, ${s}`);
   }
   for (const [metric, why] of Object.entries(p.missing)) lines.push(`  ${metric} not measured: ${why}`);
@@ -124,7 +125,7 @@ export async function runCosts(args: string[]): Promise<number> {
   const out = (await isFolder(inv.outFile)) ? join(inv.outFile, 'costs.json') : inv.outFile;
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(profile, null, 2)}\n`);
-  process.stdout.write(costsText(profile) + `written: ${out}\n`);
+  process.stdout.write(profileText(profile) + `written: ${out}\n`);
   return 0;
 }
 

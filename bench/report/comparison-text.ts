@@ -81,7 +81,8 @@ function metricOf(s: StepComparison, metric: Metric): MetricComparison | undefin
 
 const COST_NAMES: Record<CostMetric, string> = { instructions: 'instructions', syscalls: 'system calls' };
 
-function formatCount(metric: CostMetric, v: number): string {
+/** A count per request as every summary prints it: instructions whole, system calls to 3 places. */
+export function formatCount(metric: CostMetric, v: number): string {
   return metric === 'instructions' ? Math.round(v).toLocaleString('en-US') : v.toFixed(3);
 }
 
@@ -150,9 +151,14 @@ export function costsText(c: Comparison): string {
     const changes = costChangesOf(k, op);
     return [op.toUpperCase(), costCell(changes.find((ch) => ch.metric === 'instructions')), costCell(changes.find((ch) => ch.metric === 'syscalls')), costVerdictText(changes)];
   });
+  return `${textTable(header, rows).join('\n')}\n`;
+}
+
+/** Columns padded to their widest cell (the last one left ragged), a dashed rule under the header. */
+function textTable(header: readonly string[], rows: readonly string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]): string => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
-  return `${[fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n')}\n`;
+  const fmt = (r: readonly string[]): string => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
+  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)];
 }
 
 /** One sentence on how the verdicts were reached: test, α, thresholds, trials, noise floor. */
@@ -285,13 +291,11 @@ export function comparisonText(c: Comparison): string {
     metricCell(metricOf(s, 'p99')),
     stepVerdictText(s),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]): string => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
   const counts = costsText(c);
   const out = [`candidate "${c.candidateLabel}" vs baseline "${c.baselineLabel}"`];
   if (counts !== '') out.push(counts);
   if (c.gateKind === 'counts') out.push('timed figures (information, not gated):');
-  out.push(fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt), '');
+  out.push(...textTable(header, rows), '');
   out.push(methodText(c));
   for (const w of c.warnings) out.push(`warning: ${w}`);
   const needed = trialsNeededText(c);
