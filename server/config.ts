@@ -90,8 +90,9 @@ export function parseServerConfig(argv: string[]): ServerArgs {
     kind: 'config',
     config: {
       port: num('port'),
-      bind: str('bind') ?? '127.0.0.1',
-      dir: str('dir') ?? './data',
+      // parseFlags applied SERVER_OPTIONS' defaults: these are always strings.
+      bind: String(a.bind),
+      dir: String(a.dir),
       snapshotIntervalSec: num('snapshot-interval'),
       appendOnly: a.appendonly === 'yes',
       appendFsync: a.appendfsync as AppendFsync,
@@ -102,7 +103,7 @@ export function parseServerConfig(argv: string[]): ServerArgs {
       maxQueryBytes: num('max-query-bytes'),
       maxOutputBytes: num('max-output-bytes'),
       requirePass: str('requirepass'),
-      logLevel: str('log-level') ?? 'info',
+      logLevel: String(a['log-level']),
       logFile: str('log-file'),
       logRequests: a['log-requests'] === true,
       injectCpuUs: num('inject-cpu-us'),

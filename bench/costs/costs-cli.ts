@@ -66,10 +66,10 @@ export function parseCostsArgs(args: string[], cwd: string = process.cwd()): Cos
     warmupRequests: Number(a['warmup_requests']),
   };
   try {
-    checkSequenceSpec(sequence);
+    // Named as the flags that set them: keySpace is --key_space.
+    checkSequenceSpec(sequence, (field) => `--${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`);
   } catch (err) {
-    const flag = (err as Error).message.replace(/^(\w+)/, (name) => `--${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`);
-    throw new ReportUsageError(flag);
+    throw new ReportUsageError((err as Error).message);
   }
   const repeats = Number(a['repeats']);
   if (!Number.isInteger(repeats) || repeats < 1) throw new ReportUsageError(`--repeats must be an integer ≥ 1, got ${String(a['repeats'])}`);

@@ -70,10 +70,10 @@ export interface CostSequence {
 }
 
 /** Throws RangeError naming the field when the spec cannot make a measurement. */
-export function checkSequenceSpec(spec: CostSequenceSpec): void {
+export function checkSequenceSpec(spec: CostSequenceSpec, label: (field: keyof CostSequenceSpec) => string = (field) => field): void {
   const positive = (name: keyof CostSequenceSpec, min: number): void => {
     const v = spec[name];
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${v}`);
+    if (!Number.isInteger(v) || v < min) throw new RangeError(`${label(name)} must be an integer ≥ ${min}, got ${v}`);
   };
   positive('keySpace', 1);
   positive('valueBytes', 1);
@@ -81,7 +81,7 @@ export function checkSequenceSpec(spec: CostSequenceSpec): void {
   positive('shortRequests', 1);
   positive('longRequests', spec.shortRequests + 1);
   positive('warmupRequests', 0);
-  if (!Number.isInteger(spec.seed)) throw new RangeError(`seed must be an integer, got ${spec.seed}`);
+  if (!Number.isInteger(spec.seed)) throw new RangeError(`${label('seed')} must be an integer, got ${spec.seed}`);
 }
 
 /** Requests of each phase in sequence `name`: every phase short, the named one long. */
