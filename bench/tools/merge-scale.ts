@@ -5,7 +5,7 @@
 // a child process, and prints its wall time and peak memory (VmHWM, read from /proc while it runs).
 
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ import { parseFlags, type FlagSpec } from '../../cli/flags.js';
 import { runIfMain } from '../../cli/main.js';
 import { ReportUsageError } from '../errors.js';
 import type { RunResult } from '../results.js';
+import { labelOfParts, partLabel } from '../analysis/merge-parts.js';
+import { readResultsFile } from '../report/load-results.js';
 
 const MERGE = fileURLToPath(new URL('../report/merge-cli.js', import.meta.url));
 
@@ -40,7 +42,7 @@ export function partCopy(template: RunResult, index: number, count: number): Run
   const g = template.generator!;
   return {
     ...template,
-    label: template.label.replace(/-g\d+$/, `-g${index}`),
+    label: partLabel(labelOfParts(template.label), index),
     machine: { ...template.machine, hostname: `gen-${index}` },
     generator: { ...g, index, count, firstWorker: index * g.threads, clock: null },
   };
@@ -54,7 +56,7 @@ export async function runScale(args: string[]): Promise<number> {
   }
   const o = outcome.argv;
   if (typeof o['template'] !== 'string') throw new ReportUsageError('--template is required: the results.json of one part of a split run (npm run split-sim writes some)');
-  const template = JSON.parse(await readFile(o['template'], 'utf8')) as RunResult;
+  const template = (await readResultsFile(o['template'])).result;
   if (template.generator === undefined) throw new ReportUsageError(`${o['template']} is not a part of a split run (no "generator" block)`);
   const count = Number(o['parts']);
   const out = String(o['out']);

@@ -8,7 +8,7 @@
 // the generators. Everything runs as the real commands, as child processes.
 
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -18,6 +18,7 @@ import { runIfMain } from '../../cli/main.js';
 import { spawnServer, type RunningServer } from '../../server/spawn.js';
 import { BenchConfigError } from '../errors.js';
 import type { RunResult, StepResult } from '../results.js';
+import { readResultsFile, readRuns } from '../report/load-results.js';
 
 const execFileP = promisify(execFile);
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
@@ -48,9 +49,9 @@ async function run(file: string, args: string[], env: Record<string, string> = {
   return stdout;
 }
 
+/** The one run a folder of runs holds (readRuns skips the latest links). */
 async function onlyRun(dir: string): Promise<RunResult> {
-  const [name] = (await readdir(dir)).filter((n) => !n.startsWith('latest'));
-  return JSON.parse(await readFile(join(dir, name!, 'results.json'), 'utf8')) as RunResult;
+  return (await readRuns(dir))[0]!.result;
 }
 
 function loadArgs(o: Record<string, unknown>, servers: RunningServer[]): string[] {
@@ -74,7 +75,7 @@ async function splitRound(o: Record<string, unknown>, servers: RunningServer[], 
   await run(PLAN, [...loadArgs(o, servers), '--generators', String(g), '--num_threads', '1', '--start_at', `+${String(o['lead_s'])}s`, '--write', planPath]);
   await Promise.all(Array.from({ length: g }, (_, i) => run(BENCH, ['--plan', planPath, '--out', join(dir, 'parts'), '--no-charts', '--quiet'], { JOB_COMPLETION_INDEX: String(i) })));
   await run(MERGE, [join(dir, 'parts'), '--out', join(dir, 'merged')]);
-  const merged = JSON.parse(await readFile(join(dir, 'merged', 'results.json'), 'utf8')) as RunResult;
+  const merged = (await readResultsFile(join(dir, 'merged', 'results.json'))).result;
   return { kind: 'split', round, steps: merged.steps, loadBefore };
 }
 
