@@ -5,21 +5,10 @@
 
 import { oneShot } from '../../protocol/one-shot.js';
 import { parseAddress } from '../../protocol/address.js';
-import { deleteKeyName, sharedKeyName } from '../key-names.js';
 
 /** Keys per DEL command and commands per round trip: big enough to be quick, small enough for any server's limits. */
 const KEYS_PER_DEL = 500;
 const DELS_PER_WRITE = 20;
-
-/** Every key name a run with this shape may have written. */
-export function keysOfRun(prefix: string, keySpace: number, deleteCursors: readonly number[]): string[] {
-  const keys: string[] = [];
-  for (let i = 0; i < keySpace; i++) keys.push(sharedKeyName(prefix, i, keySpace));
-  deleteCursors.forEach((n, worker) => {
-    for (let k = 0; k < n; k++) keys.push(deleteKeyName(prefix, worker, k));
-  });
-  return keys;
-}
 
 /** DELs `keys` on every server in `addresses`; resolves with how many keys the servers removed. */
 export async function deleteKeys(addresses: readonly string[], keys: readonly string[], timeoutMs: number): Promise<number> {

@@ -17,7 +17,7 @@ import { formatCpuList, planPlacement } from './placement.js';
 import { describePlacement } from '../placement-text.js';
 import { computeSlo } from '../analysis/slo.js';
 import { startTargets, TargetSet } from './targets.js';
-import { deleteKeys, keysOfRun } from './cleanup.js';
+import { deleteKeys } from './cleanup.js';
 import { deleteNamespace, sharedKeyName } from '../key-names.js';
 import { firstWorker, keysOfPart, PlannedStarts, type GeneratorPart } from './generator-part.js';
 import { planIdOf } from './plan-file.js';
@@ -157,12 +157,13 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     progress.stop();
     await coordinator?.close();
     if (config.cleanup && outcome !== null && set.addresses.length > 0) {
-      // A part deletes its own keys, after the plan's end: the others may still be measuring.
-      if (part !== null && config.generators > 1) await waitUntil(new WallClock(), planEndAtMs, signal);
-      const keys =
-        part !== null && config.generators > 1
-          ? [...keysOfPart(part, config.keyPrefix, config.keySpace, outcome.deleteCursors), clockKey(config.keyPrefix, startAtMs, part.index)]
-          : keysOfRun(config.keyPrefix, config.keySpace, outcome.deleteCursors);
+      // A part deletes its own keys, after the plan's end: the others may still be measuring. A
+      // whole run is the one part of itself.
+      const split = part !== null && config.generators > 1;
+      if (split) await waitUntil(new WallClock(), planEndAtMs, signal);
+      const mine = part ?? { index: 0, count: 1, threads: config.numThreads };
+      const keys = keysOfPart(mine, config.keyPrefix, config.keySpace, outcome.deleteCursors);
+      if (split) keys.push(clockKey(config.keyPrefix, startAtMs, mine.index));
       try {
         const removed = await deleteKeys(set.addresses, keys, Math.max(config.timeoutMs, 5000));
         process.stderr.write(`cleanup: deleted ${removed} of the ${keys.length} key names this run may have written\n`);
