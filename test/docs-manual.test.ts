@@ -8,6 +8,10 @@ import { mergeFlagTable } from '../bench/report/merge-cli.js';
 import { reportFlagTable } from '../bench/report/report-cli.js';
 import { calibrationFlagTable } from '../scripts/gate-calibration.js';
 import { perfGateFlagTable } from '../scripts/perf-gate.js';
+import { costsFlagTable } from '../bench/costs/costs-cli.js';
+import { costCalibrationFlagTable } from '../scripts/cost-gate-calibration.js';
+import { fidelityFlagTable } from '../scripts/fidelity.js';
+import { persistenceCostFlagTable } from '../scripts/persistence-cost.js';
 import { serverHelpText } from '../server/config.js';
 
 // The manual (README.md, the front door, and one page per part in docs/) is what users read
@@ -57,7 +61,7 @@ test("every server flag in --help is in docs/server.md's flag table", async () =
   assert.deepEqual(missing, [], `flags missing from docs/server.md: ${missing.join(', ')}`);
 });
 
-test('the flag tables of bench, report, compare, merge, gate-calibration and perf-gate in docs/ are the ones the code generates', () => {
+test('the flag tables of bench, report, compare, merge, the gates, their calibrations, costs, fidelity and persistence-cost in docs/ are the ones the code generates', () => {
   // Regenerate with the same functions when a flag changes (after `npx tsc -p tsconfig.json`,
   // import them from dist/; `node dist/bench/run/flags-doc.js` prints the bench's): a stale table misleads users.
   const tables: { name: string; page: string; table: string }[] = [
@@ -67,6 +71,10 @@ test('the flag tables of bench, report, compare, merge, gate-calibration and per
     { name: 'merge', page: 'reports.md', table: mergeFlagTable() },
     { name: 'gate-calibration', page: 'reports.md', table: calibrationFlagTable() },
     { name: 'perf-gate', page: 'reports.md', table: perfGateFlagTable() },
+    { name: 'costs', page: 'reports.md', table: costsFlagTable() },
+    { name: 'cost-gate-calibration', page: 'reports.md', table: costCalibrationFlagTable() },
+    { name: 'fidelity', page: 'measuring.md', table: fidelityFlagTable() },
+    { name: 'persistence-cost', page: 'performance.md', table: persistenceCostFlagTable() },
   ];
   const stale = tables.filter(({ page, table }) => !manual.get(join('docs', page))!.includes(table.trim())).map(({ name, page }) => `${name} (docs/${page})`);
   assert.deepEqual(stale, [], `outdated flag tables: ${stale.join(', ')}`);
