@@ -28,6 +28,9 @@ test('no flags: 1..N kvring servers (N = the cores beside the generator threads,
   assert.equal(c.maxErrorRate, 0.01);
   assert.equal(c.label, 'kvring');
   assert.equal(c.slo, null);
+  // Unmeasured load before the first step, so a fresh process's slow first seconds are not measured.
+  assert.equal(c.warmupSec, 2);
+  assert.equal(config(['--warmup_seconds', '0']).warmupSec, 0);
 });
 
 test('snake_case flags have kebab-case aliases', () => {
@@ -80,6 +83,7 @@ test('invalid settings are refused naming the flag', () => {
   refused(['--verify', '--key_space', '2', '--num_threads', '4'], /--key_space/);
   refused(['--no_such_flag'], /no_such_flag/);
   refused(['--mode', 'sideways'], /mode/);
+  refused(['--warmup_seconds', '-1'], /--warmup_seconds must be a number from 0 to 600/);
 });
 
 test('--help lists every flag, and the README table is generated from the same declarations', () => {

@@ -61,6 +61,12 @@ test('a full sweep at tiny sizes writes results.json that validates, .hgrm files
     assert.ok(existsSync(join(dir, `step-${String(s.index).padStart(3, '0')}-${s.workload}.service.hgrm`)));
   }
   assert.ok(result.intervals.length >= result.steps.length, 'every step has at least one interval point');
+  // The warm-up ran once, before the first step, and left no step or interval point of its own.
+  const warmUps = result.events.filter((e) => e.kind === 'warm-up');
+  assert.equal(warmUps.length, 1, JSON.stringify(result.events));
+  assert.match(warmUps[0]!.detail, /^2 s of unmeasured GETs \(closed loop\) over 1 server/);
+  assert.ok(result.intervals.every((p) => p.stepIndex >= 0 && p.stepIndex < result.steps.length));
+  assert.match(r.stderr, /warming up: 2 s of unmeasured GETs/);
   if (process.platform === 'linux') {
     // The servers' own CPU per request, read from /proc: what `compare --gate server_cpu` judges.
     for (const s of result.steps) assert.ok(typeof s.serverCpuUsPerRequest === 'number' && s.serverCpuUsPerRequest > 0, `step ${s.index}: server CPU ${s.serverCpuUsPerRequest}`);

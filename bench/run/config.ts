@@ -61,6 +61,7 @@ export const OPTION_SPECS = {
   load_levels: { type: 'string', default: '10,25,50,75,90,100,110', group: LOAD, describe: 'open-loop levels, percent of the measured maximum (or of --rate)' },
   rate: { type: 'number', group: LOAD, describe: 'total ops/s that --load_levels are percentages of; skips the max probe' },
   step_duration: { type: 'number', default: 1, group: LOAD, describe: 'seconds per step (max probe and each level)' },
+  warmup_seconds: { type: 'number', default: 2, group: LOAD, describe: 'seconds of unmeasured GETs before the first step (open loop at --rate when given, else closed loop), so the generator\'s and the servers\' code is compiled before anything is measured; 0: one request per connection only' },
   num_requests: { type: 'number', group: LOAD, describe: 'requests per thread per step instead of --step_duration' },
   trials: { type: 'number', default: 1, group: LOAD, describe: 'measure every step K times, interleaved (all levels, then all levels again) so noise spreads evenly' },
   num_threads: { type: 'number', default: DEFAULT_THREADS, defaultDescription: 'half the cores, ≥ 1', group: LOAD, describe: 'load-generating clients, each with its own connections, key and operation streams and figures (the original project\'s threads; default: half the cores, at least 1)' },
@@ -164,6 +165,8 @@ export interface BenchConfig {
   loadLevels: number[];
   rateOpsPerSec: number | null;
   stepDurationSec: number;
+  /** Unmeasured load before the first step, s (0: open the connections only). */
+  warmupSec: number;
   numRequests: number | null;
   trials: number;
   numThreads: number;
@@ -227,6 +230,13 @@ function intIn(name: string, value: unknown, min: number, max = Number.MAX_SAFE_
 function positive(name: string, value: unknown, max = Number.MAX_VALUE): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) {
     throw new BenchConfigError(`--${name} must be a number > 0${max < Number.MAX_VALUE ? ` and <= ${max}` : ''}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
+    throw new BenchConfigError(`--${name} must be a number from 0 to ${max}, got ${String(value)}`);
   }
   return value;
 }
@@ -394,6 +404,7 @@ export function toConfig(a: Argv, context: ConfigContext = {}): BenchConfig {
     loadLevels,
     rateOpsPerSec: rate,
     stepDurationSec: positive('step_duration', a.step_duration, 3600),
+    warmupSec: nonNegative('warmup_seconds', a.warmup_seconds, 600),
     numRequests,
     trials: intIn('trials', a.trials, 1, 100),
     numThreads,

@@ -34,6 +34,10 @@ export class Progress implements CoordinatorHooks {
     this.note(`preloading ${keys} keys over ${serverCount} server(s)…`);
   }
 
+  onWarmUp(seconds: number, serverCount: number): void {
+    if (seconds > 0) this.note(`warming up: ${seconds} s of unmeasured GETs over ${serverCount} server(s)…`);
+  }
+
   onStepStart(planned: PlannedStep, targetOpsPerSec: number | null, plannedCount: number): void {
     this.current = planned;
     if (!this.enabled || !this.tty) return;

@@ -95,6 +95,7 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     if (signal.aborted) throw new InterruptedError('a signal');
     const hooks: CoordinatorHooks = {
       onPreload: (n, keys) => progress.onPreload(n, keys),
+      onWarmUp: (seconds, n) => progress.onWarmUp(seconds, n),
       onStepStart: (p, t, n) => progress.onStepStart(p, t, n),
       onInterval: (point) => progress.onInterval(point),
       onStepDone: (step) => progress.onStepDone(step),
@@ -111,7 +112,7 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
       const timeline = stepTimeline(plan, config);
       planEndAtMs = startAtMs + timeline.endMs;
       const clock = new WallClock();
-      await c.warmUp(set.addresses);
+      await c.warmUp(set.addresses, 0);
       const leadMs = startAtMs - clock.nowMs();
       progress.note(
         leadMs >= 0
