@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { OWN_SESSION } from '../../server/spawn.js';
 
 const READY_TIMEOUT_MS = 15_000;
 
@@ -40,8 +41,16 @@ export async function spawnRedis(binary: string, args: readonly string[], onStar
   const port = await freePort();
   const dir = await mkdtemp(join(parent, 'kvring-redis-'));
   const fixed = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no', '--logfile', '', '--protected-mode', 'no'];
-  const child = execa(binary, [...fixed, ...args], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true });
-  const exited = child.then(() => undefined);
+  // A session of its own (see OWN_SESSION in server/spawn.ts); execa's cleanup does not cover a
+  // detached process, so this process's exit stops it instead.
+  const child = execa(binary, [...fixed, ...args], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, detached: OWN_SESSION });
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  const exited = child.then(() => {
+    process.off('exit', killOnExit);
+  });
   let stopped: Promise<void> | null = null;
   const stop = (timeoutMs = 5000): Promise<void> => {
     if (stopped === null) {
