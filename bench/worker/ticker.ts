@@ -16,6 +16,9 @@
 // about two rather than of a dozen. Spinning instead (setImmediate until the slot) would be more
 // exact but burns a whole core per worker (measured: ~500 µs of CPU per request at 2k/s), taken
 // from the servers.
+// Ticks that repeat by themselves every period, re-armed only when a sooner one is needed, cut
+// the context switches per request from 5.8 to 3 at 2k/s but cost 4–6 µs more CPU per request at
+// 8k–24k/s (the core went idle and woke more often), with no better p99: not kept.
 
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 
