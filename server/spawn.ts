@@ -89,6 +89,45 @@ function isReadyLine(value: unknown): value is ReadyLine {
  */
 export const OWN_SESSION = process.platform !== 'win32';
 
+/** Something that can be killed: a child process. */
+interface Killable {
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
+const ownSessionChildren = new Set<Killable>();
+let reaperInstalled = false;
+
+function killOwnSessionChildren(): void {
+  for (const child of ownSessionChildren) child.kill('SIGKILL');
+}
+
+/**
+ * Kills `child` when this process exits or dies of SIGINT, SIGTERM or SIGHUP — what execa's
+ * `cleanup` does, which skips detached children (as signal-exit does: a signal this process
+ * handles itself, like the bench's Ctrl-C, is left to that handler, whose exit then kills).
+ * Returns the function that forgets the child once it has ended.
+ */
+export function killWithThisProcess(child: Killable): () => void {
+  if (!reaperInstalled) {
+    reaperInstalled = true;
+    process.on('exit', killOwnSessionChildren);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      const onSignal = (): void => {
+        if (process.listenerCount(signal) > 1) return;
+        killOwnSessionChildren();
+        // Die of the signal as if this handler had never been there.
+        process.off(signal, onSignal);
+        process.kill(process.pid, signal);
+      };
+      process.on(signal, onSignal);
+    }
+  }
+  ownSessionChildren.add(child);
+  return () => {
+    ownSessionChildren.delete(child);
+  };
+}
+
 /** Starts `node dist/server/main.js` and resolves once it printed its ready line. */
 export async function spawnServer(options: SpawnOptions = {}): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
@@ -105,7 +144,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<RunningSe
     reject: false,
     buffer: false,
     // In its own session (OWN_SESSION). execa's cleanup skips a detached process: the server
-    // stops by itself on stdin's EOF when this process dies, and is killed on its exit below.
+    // stops by itself on stdin's EOF when this process dies, and killWithThisProcess below.
     detached: OWN_SESSION,
     env: options.env,
     ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
@@ -116,12 +155,9 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<RunningSe
     stderr += text;
     if (stderr.length > STDERR_KEEP_BYTES * 2) stderr = stderr.slice(-STDERR_KEEP_BYTES);
   });
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
+  const forget = killWithThisProcess(child);
   const exited: Promise<ExitStatus> = child.then((r) => {
-    process.off('exit', killOnExit);
+    forget();
     return { code: r.exitCode ?? null, signal: r.signal ?? null };
   });
   const cleanupDir = async (): Promise<void> => {

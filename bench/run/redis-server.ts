@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { OWN_SESSION } from '../../server/spawn.js';
+import { killWithThisProcess, OWN_SESSION } from '../../server/spawn.js';
 
 const READY_TIMEOUT_MS = 15_000;
 
@@ -41,15 +41,11 @@ export async function spawnRedis(binary: string, args: readonly string[], onStar
   const port = await freePort();
   const dir = await mkdtemp(join(parent, 'kvring-redis-'));
   const fixed = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no', '--logfile', '', '--protected-mode', 'no'];
-  // A session of its own (see OWN_SESSION in server/spawn.ts); execa's cleanup does not cover a
-  // detached process, so this process's exit stops it instead.
+  // A session of its own (see OWN_SESSION in server/spawn.ts).
   const child = execa(binary, [...fixed, ...args], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, detached: OWN_SESSION });
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
+  const forget = killWithThisProcess(child);
   const exited = child.then(() => {
-    process.off('exit', killOnExit);
+    forget();
   });
   let stopped: Promise<void> | null = null;
   const stop = (timeoutMs = 5000): Promise<void> => {
