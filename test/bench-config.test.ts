@@ -30,6 +30,8 @@ test('no flags: 1..N kvring servers (N = the cores beside the generator threads,
   assert.equal(c.slo, null);
   // Unmeasured load before the first step, so a fresh process's slow first seconds are not measured.
   assert.equal(c.warmupSec, 2);
+  // Long enough that a server's occasional pause lands in every step's p99 alike.
+  assert.equal(c.stepDurationSec, 3);
   assert.equal(config(['--warmup_seconds', '0']).warmupSec, 0);
 });
 

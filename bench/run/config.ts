@@ -60,7 +60,7 @@ export const OPTION_SPECS = {
   mode: { type: 'string', choices: ['open', 'closed'], default: 'open', group: LOAD, describe: 'open: closed-loop max probe, then open-loop levels with latency from the intended send time; closed: one closed-loop step per point (the original Python project\'s style)' },
   load_levels: { type: 'string', default: '10,25,50,75,90,100,110', group: LOAD, describe: 'open-loop levels, percent of the measured maximum (or of --rate)' },
   rate: { type: 'number', group: LOAD, describe: 'total ops/s that --load_levels are percentages of; skips the max probe' },
-  step_duration: { type: 'number', default: 1, group: LOAD, describe: 'seconds per step (max probe and each level)' },
+  step_duration: { type: 'number', default: 3, group: LOAD, describe: 'seconds per step (max probe and each level); 3 s takes in a server\'s occasional millisecond pauses evenly, where 1 s steps catch one or none and the curve zigzags' },
   warmup_seconds: { type: 'number', default: 2, group: LOAD, describe: 'seconds of unmeasured GETs before the first step (open loop at --rate when given, else closed loop), so the generator\'s and the servers\' code is compiled before anything is measured; 0: one request per connection only' },
   num_requests: { type: 'number', group: LOAD, describe: 'requests per thread per step instead of --step_duration' },
   trials: { type: 'number', default: 1, group: LOAD, describe: 'measure every step K times, interleaved (all levels, then all levels again) so noise spreads evenly' },
