@@ -118,7 +118,8 @@ test('npm run plan fixes the start instant and the thread count once, and a gene
       [3000, 1000],
     ],
   );
-  assert.equal(plan.steps[1]!.startsAt, '2026-05-01T12:02:02.000Z');
+  // The default 3 s step, then the default 1 s gap.
+  assert.equal(plan.steps[1]!.startsAt, '2026-05-01T12:02:04.000Z');
   // What a generator does with the file: the plan's flags, then its own.
   const reread = parsePlanFile(JSON.stringify(plan), 'p.json');
   const args = argsWithPlan(reread, ['--plan', 'p.json', '--generator_index', '2', '--out', '/results/parts', '--no-charts'], 'p.json');
