@@ -98,6 +98,8 @@ export interface WorkerStepReport {
   /** Most requests waiting for a free connection slot at once. */
   maxBacklog: number;
   aborted: boolean;
+  /** The thread paced this step by spinning (its event loop never idled; see worker/ticker.ts). */
+  spun: boolean;
   /** The worker's next unused DELETE-namespace key number after the step (for --cleanup). */
   deleteCursor: number;
   /** Time this worker's thread ran during the step, ms; null where the kernel does not say. */

@@ -160,6 +160,7 @@ function checkStep(p: Problems, path: string, step: unknown): void {
     for (const k of ['sendLatenessP99Us', 'sendLatenessMaxUs', 'maxEventLoopUtilization', 'maxEventLoopDelayMs', 'cpuUsPerRequest'] as const) {
       checkNumber(p, `${path}.client.${k}`, c[k], { min: 0 });
     }
+    if (c.pacing !== undefined && c.pacing !== 'sleep' && c.pacing !== 'spin') p.push(`${path}.client.pacing: expected "sleep" or "spin"`);
     if (c.maxRunQueueWaitFraction !== undefined) checkNumber(p, `${path}.client.maxRunQueueWaitFraction`, c.maxRunQueueWaitFraction, { min: 0, nullable: true });
     if (c.threads !== undefined) {
       if (!Array.isArray(c.threads)) p.push(`${path}.client.threads: expected an array`);

@@ -95,6 +95,13 @@ export interface ClientBoundVerdict {
   maxEventLoopDelayMs: number;
   /** CPU time of the whole bench process (all threads) per request, microseconds. */
   cpuUsPerRequest: number;
+  /**
+   * How the generator paced the step: 'sleep' (its threads slept until each request was due) or
+   * 'spin' (above 80k requests/s per worker thread on a core of its own, its event loop never
+   * idled: event-loop utilisation and CPU per request then say nothing about its load). Absent in
+   * older files.
+   */
+  pacing?: 'sleep' | 'spin';
   /** Largest share of the step any worker thread waited for a CPU (0..1); null where unknown. Absent in older files. */
   maxRunQueueWaitFraction?: number | null;
   /** Per worker thread: its throughput, lateness and time on and off the CPU. Absent in older files. */

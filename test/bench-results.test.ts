@@ -10,6 +10,7 @@ import { validateRunResult } from '../bench/results-check.js';
 import { formatSummary } from '../bench/run/summary.js';
 import { parseWorkload } from '../bench/workload.js';
 import { syntheticStep } from './helpers/bench-fixtures.js';
+import { pacesBySpinning, SPIN_ABOVE_RATE_PER_SEC } from '../bench/worker/ticker.js';
 
 function run(steps = [syntheticStep({ index: 0, phase: 'max', latencyUs: 100, achieved: 1000 }), syntheticStep({ index: 1, loadFraction: 0.5, latencyUs: 80, achieved: 500, serverCount: 2 })]): RunResult {
   return {
@@ -74,6 +75,7 @@ function workerReport(worker: number, latencies: number[], servers: number, extr
     issued: latencies.length + 1,
     maxBacklog: 0,
     aborted: false,
+    spun: false,
     deleteCursor: 0,
     threadCpuMs: 400,
     threadWaitMs: 5,
@@ -109,7 +111,7 @@ test('workers\' reports merge into one step whose percentiles are those of all r
 
 test('client_bound: late sends, a saturated worker or missing requests mark a step, with the cause', () => {
   const thread = { worker: 0, opsPerSec: 100, sendLatenessP99Us: 50, cpuFraction: 0.3, runQueueWaitFraction: 0.01 };
-  const healthy = { mode: 'open' as const, sendLatenessP99Us: 50, sendLatenessMaxUs: 300, maxEventLoopUtilization: 0.5, maxEventLoopDelayMs: 2, cpuUsPerRequest: 5, planned: 100, issued: 100, aborted: false, threads: [thread] };
+  const healthy = { mode: 'open' as const, sendLatenessP99Us: 50, sendLatenessMaxUs: 300, maxEventLoopUtilization: 0.5, maxEventLoopDelayMs: 2, cpuUsPerRequest: 5, planned: 100, issued: 100, aborted: false, spun: false, threads: [thread] };
   const t = { latenessUs: 1000, eventLoopUtilization: 0.95, runQueueWait: 0.1 };
   assert.equal(judgeClientBound(healthy, t).clientBound, false);
   const late = judgeClientBound({ ...healthy, sendLatenessP99Us: 4100 }, t);
@@ -118,12 +120,33 @@ test('client_bound: late sends, a saturated worker or missing requests mark a st
   assert.match(judgeClientBound({ ...healthy, maxEventLoopUtilization: 0.97 }, t).causes[0]!, /97% busy/);
   assert.match(judgeClientBound({ ...healthy, issued: 90 }, t).causes[0]!, /issued 90 of 100/);
   assert.equal(judgeClientBound({ ...healthy, mode: 'closed', sendLatenessP99Us: 5000 }, t).clientBound, false, 'closed loop has no schedule');
+  assert.equal(judgeClientBound(healthy, t).pacing, 'sleep');
+});
+
+test('client_bound: a generator that paced by spinning is judged by its lateness, not by its always-busy event loop', () => {
+  const thread = { worker: 0, opsPerSec: 120_000, sendLatenessP99Us: 60, cpuFraction: 1, runQueueWaitFraction: 0.01 };
+  const spinning = { mode: 'open' as const, sendLatenessP99Us: 60, sendLatenessMaxUs: 400, maxEventLoopUtilization: 1, maxEventLoopDelayMs: 1, cpuUsPerRequest: 8, planned: 100, issued: 100, aborted: false, spun: true, threads: [thread] };
+  const t = { latenessUs: 1000, eventLoopUtilization: 0.95, runQueueWait: 0.1 };
+  const onTime = judgeClientBound(spinning, t);
+  assert.equal(onTime.clientBound, false, onTime.causes.join('; '));
+  assert.equal(onTime.pacing, 'spin');
+  const behind = judgeClientBound({ ...spinning, sendLatenessP99Us: 2500 }, t);
+  assert.equal(behind.clientBound, true);
+  assert.match(behind.causes.join('; '), /send lateness 2500 µs > 1000 µs/);
+  assert.doesNotMatch(behind.causes.join('; '), /busy/);
+});
+
+test('a worker thread spins only above 80k requests/s, and only on a core of its own', () => {
+  assert.equal(pacesBySpinning(1000 / 100_000, true), true);
+  assert.equal(pacesBySpinning(1000 / 100_000, false), false, 'a core shared with servers is never spun on');
+  assert.equal(pacesBySpinning(1000 / 50_000, true), false, 'below the threshold the thread sleeps between requests');
+  assert.equal(pacesBySpinning(1000 / SPIN_ABOVE_RATE_PER_SEC, true), false);
 });
 
 test('client_bound: a worker thread kept off the CPU is caught even though its event loop looks idle', () => {
   const t = { latenessUs: 1000, eventLoopUtilization: 0.95, runQueueWait: 0.1 };
   const thread = (worker: number, wait: number | null) => ({ worker, opsPerSec: 1000, sendLatenessP99Us: 0, cpuFraction: 0.1, runQueueWaitFraction: wait });
-  const base = { mode: 'closed' as const, sendLatenessP99Us: 0, sendLatenessMaxUs: 0, maxEventLoopUtilization: 0.12, maxEventLoopDelayMs: 2, cpuUsPerRequest: 5, planned: 0, issued: 1000, aborted: false };
+  const base = { mode: 'closed' as const, sendLatenessP99Us: 0, sendLatenessMaxUs: 0, maxEventLoopUtilization: 0.12, maxEventLoopDelayMs: 2, cpuUsPerRequest: 5, planned: 0, issued: 1000, aborted: false, spun: false };
   const starved = judgeClientBound({ ...base, threads: [thread(0, 0.02), thread(1, 0.85), thread(2, 0.6)] }, t);
   assert.equal(starved.clientBound, true);
   assert.match(starved.causes[0]!, /2 of 3 client\(s\) ran on a worker thread that waited for a CPU up to 85% of the step \(> 10%\)/);

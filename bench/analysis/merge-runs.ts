@@ -115,6 +115,8 @@ function mergeClient(parts: readonly ClientBoundVerdict[], machineNames: readonl
     maxEventLoopUtilization: Math.max(...parts.map((c) => c.maxEventLoopUtilization)),
     maxEventLoopDelayMs: Math.max(...parts.map((c) => c.maxEventLoopDelayMs)),
     cpuUsPerRequest: totalRequests > 0 ? parts.reduce((a, c, i) => a + c.cpuUsPerRequest * requests[i]!, 0) / totalRequests : 0,
+    // One spinning generator makes the merged step's event-loop figure say nothing either.
+    ...(parts.some((c) => c.pacing !== undefined) ? { pacing: parts.some((c) => c.pacing === 'spin') ? ('spin' as const) : ('sleep' as const) } : {}),
     ...(waits.length > 0 ? { maxRunQueueWaitFraction: Math.max(...waits) } : {}),
     ...(threads.length > 0 ? { threads } : {}),
   };

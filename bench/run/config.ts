@@ -81,7 +81,7 @@ export const OPTION_SPECS = {
     group: VERDICTS,
     describe: 'measure a step again, up to N times, when the hypervisor gave more than 5% of the machine\'s CPU to other tenants during it (steal in /proc/stat; every attempt stays in results.json, compare leaves the disturbed ones out)',
   },
-  client_bound_elu: { type: 'number', default: 0.95, group: VERDICTS, describe: 'a step is client_bound when a worker\'s event loop was busier than this fraction (0..1)' },
+  client_bound_elu: { type: 'number', default: 0.95, group: VERDICTS, describe: 'a step is client_bound when a worker\'s event loop was busier than this fraction (0..1); not for steps paced by spinning (above 80k requests/s per worker thread), whose loop never idles' },
   client_bound_wait: { type: 'number', default: 0.25, group: VERDICTS, describe: 'a step is client_bound when a worker thread waited for a CPU (kernel run queue) longer than this fraction of the step (0..1): a starved thread looks idle to its event loop' },
 
   generators: {

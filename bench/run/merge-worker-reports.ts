@@ -115,6 +115,7 @@ export function mergeWorkerReports(ctx: StepContext, reports: readonly WorkerSte
       planned: reports.reduce((sum, r) => sum + r.planned, 0),
       issued: reports.reduce((sum, r) => sum + r.issued, 0),
       aborted: reports.some((r) => r.aborted),
+      spun: reports.some((r) => r.spun),
       threads: reports.map((r) => threadHealth(r)),
     },
     ctx.thresholds,

@@ -86,6 +86,8 @@ export class LoadStep implements ConnectionListener {
   private maxBacklog = 0;
   private running = false;
   private aborted = false;
+  /** This step paced by spinning (Ticker.spinning at its start). */
+  private spun = false;
   private finish: (() => void) | null = null;
   private intervalTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -127,6 +129,7 @@ export class LoadStep implements ConnectionListener {
       this.schedule = new OpenLoopSchedule(rate, this.startMs, total, spec.phase);
       this.env.ticker.setPeriod(this.schedule.periodMs / this.env.clientsOnThread);
       this.env.ticker.begin();
+      this.spun = this.env.ticker.spinning;
     } else {
       this.closedLimit = this.serverCount * this.settings.connections * this.pipeline;
       this.endMs = spec.durationMs === null ? Infinity : this.startMs + spec.durationMs;
@@ -143,6 +146,7 @@ export class LoadStep implements ConnectionListener {
       maxBacklog: this.maxBacklog,
       aborted: this.aborted,
       deleteCursor: this.env.deleteCursor.next,
+      spun: this.spun,
     });
   }
 

@@ -144,7 +144,7 @@ export class StepFigures {
   }
 
   /** The step's report: `durationMs` first send → last reply; the pacing facts of the step. */
-  report(durationMs: number, pacing: Pick<WorkerStepReport, 'planned' | 'issued' | 'maxBacklog' | 'aborted' | 'deleteCursor'>): WorkerStepReport {
+  report(durationMs: number, pacing: Pick<WorkerStepReport, 'planned' | 'issued' | 'maxBacklog' | 'aborted' | 'deleteCursor' | 'spun'>): WorkerStepReport {
     const before = this.threadAtStart;
     const after = before === null ? null : sampleThreadCpu();
     const operations: WorkerStepReport['operations'] = {};

@@ -23,9 +23,10 @@ const pinProblem = cpuList === null ? null : pinCallingThread(cpuList);
 const agents = new Map<number, ClientAgent>();
 /** The same agents in an array: a tick walks it without allocating an iterator. */
 const agentList: ClientAgent[] = [];
+// Pinned to the generator's cores, which no server uses: fast schedules may spin (ticker.ts).
 const ticker = new Ticker(() => {
   for (let i = 0; i < agentList.length; i++) agentList[i]!.onDue();
-});
+}, cpuList !== null && pinProblem === null);
 for (const settings of clients) {
   const agent = new ClientAgent(settings, ticker, clients.length, post);
   agents.set(settings.workerIndex, agent);
