@@ -79,6 +79,21 @@ test('a full sweep at tiny sizes writes results.json that validates, .hgrm files
   assert.deepEqual(readdirSync(tmp), [], 'the servers\' temporary folders were removed');
 });
 
+test('above 80k requests/s per worker thread, on a core of its own, the generator spins and says so', async () => {
+  const { out, tmp } = scratch();
+  const r = await runBenchCli(
+    ['--num_servers', '1', '--workloads', 'get', '--rate', '100000', '--load_levels', '100', '--step_duration', '1', '--key_space', '1000', '--num_threads', '1', '--warmup_seconds', '0', '--out', out, '--no-charts', '--quiet'],
+    { TMPDIR: tmp },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const { result } = readResults(out);
+  assert.deepEqual(validateRunResult(result), []);
+  const step = result.steps[result.steps.length - 1]!;
+  // Pinned only where the machine has a core for the server and one for the generator (and taskset).
+  assert.equal(step.client.pacing, result.placement?.pinned === true ? 'spin' : 'sleep');
+  assert.ok(!step.client.causes.some((c) => /event loop/.test(c)) || step.client.pacing === 'sleep', 'a spinning loop is never blamed for being busy');
+});
+
 test('--servers measures servers that already run, and leaves them running', async () => {
   const { out } = scratch();
   const server = await spawnServer({ args: ['--snapshot-interval', '0', '--log-level', 'warn'] });
