@@ -1,4 +1,4 @@
-import { execa, type ResultPromise } from 'execa';
+import { execa, type Options, type ResultPromise } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -87,7 +87,7 @@ function isReadyLine(value: unknown): value is ReadyLine {
  * server in the bench's session, 0.8–1.7 ms and 2.9–3.8 ms in its own. Without autogroup
  * (disabled, or processes in cgroups of their own as under systemd) it changes nothing.
  */
-export const OWN_SESSION = process.platform !== 'win32';
+const OWN_SESSION = process.platform !== 'win32';
 
 /** Something that can be killed: a child process. */
 interface Killable {
@@ -107,7 +107,7 @@ function killOwnSessionChildren(): void {
  * handles itself, like the bench's Ctrl-C, is left to that handler, whose exit then kills).
  * Returns the function that forgets the child once it has ended.
  */
-export function killWithThisProcess(child: Killable): () => void {
+function killWithThisProcess(child: Killable): () => void {
   if (!reaperInstalled) {
     reaperInstalled = true;
     process.on('exit', killOwnSessionChildren);
@@ -128,6 +128,17 @@ export function killWithThisProcess(child: Killable): () => void {
   };
 }
 
+/**
+ * Starts a server process (kvring's or redis-server) the one way: in a session of its own
+ * (OWN_SESSION), killed with this process (killWithThisProcess).
+ */
+export function startServerProcess(file: string, args: readonly string[], options: Options): ResultPromise {
+  const child: ResultPromise = execa(file, args, { ...options, detached: OWN_SESSION });
+  const forget = killWithThisProcess(child);
+  void child.then(forget, forget);
+  return child;
+}
+
 /** Starts `node dist/server/main.js` and resolves once it printed its ready line. */
 export async function spawnServer(options: SpawnOptions = {}): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
@@ -136,16 +147,13 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<RunningSe
   const removeDir = ownDir && options.keepDir !== true;
   const node = [process.execPath, ...(options.nodeArgs ?? []), options.main ?? MAIN_JS, '--port', String(options.port ?? 0), '--bind', host, '--dir', dir, '--stop-on-stdin-eof', ...(options.args ?? [])];
   const [file, ...args] = [...(options.launcher ?? []), ...node];
-  const child: ResultPromise = execa(file!, args, {
+  const child: ResultPromise = startServerProcess(file!, args, {
     // Kept open and never written: when this process dies, the server sees EOF and stops itself.
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',
     reject: false,
     buffer: false,
-    // In its own session (OWN_SESSION). execa's cleanup skips a detached process: the server
-    // stops by itself on stdin's EOF when this process dies, and killWithThisProcess below.
-    detached: OWN_SESSION,
     env: options.env,
     ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
   });
@@ -155,11 +163,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<RunningSe
     stderr += text;
     if (stderr.length > STDERR_KEEP_BYTES * 2) stderr = stderr.slice(-STDERR_KEEP_BYTES);
   });
-  const forget = killWithThisProcess(child);
-  const exited: Promise<ExitStatus> = child.then((r) => {
-    forget();
-    return { code: r.exitCode ?? null, signal: r.signal ?? null };
-  });
+  const exited: Promise<ExitStatus> = child.then((r) => ({ code: r.exitCode ?? null, signal: r.signal ?? null }));
   const cleanupDir = async (): Promise<void> => {
     if (removeDir) await rm(dir, { recursive: true, force: true });
   };

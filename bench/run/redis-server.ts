@@ -2,13 +2,12 @@
 // temporary folder, RDB snapshots off, in the foreground so it dies with us, ready once it says
 // "Ready to accept connections". Used by the bench (--target redis) and the comparison scripts.
 
-import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { killWithThisProcess, OWN_SESSION } from '../../server/spawn.js';
+import { startServerProcess } from '../../server/spawn.js';
 
 const READY_TIMEOUT_MS = 15_000;
 
@@ -41,12 +40,8 @@ export async function spawnRedis(binary: string, args: readonly string[], onStar
   const port = await freePort();
   const dir = await mkdtemp(join(parent, 'kvring-redis-'));
   const fixed = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no', '--logfile', '', '--protected-mode', 'no'];
-  // A session of its own (see OWN_SESSION in server/spawn.ts).
-  const child = execa(binary, [...fixed, ...args], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, detached: OWN_SESSION });
-  const forget = killWithThisProcess(child);
-  const exited = child.then(() => {
-    forget();
-  });
+  const child = startServerProcess(binary, [...fixed, ...args], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false });
+  const exited = child.then(() => undefined);
   let stopped: Promise<void> | null = null;
   const stop = (timeoutMs = 5000): Promise<void> => {
     if (stopped === null) {
