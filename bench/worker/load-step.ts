@@ -127,8 +127,7 @@ export class LoadStep implements ConnectionListener {
       const rate = spec.ratePerSec ?? 1;
       const total = spec.numRequests ?? requestsFor(rate, (spec.durationMs ?? 1000) / 1000);
       this.schedule = new OpenLoopSchedule(rate, this.startMs, total, spec.phase);
-      this.env.ticker.setPeriod(this.schedule.periodMs / this.env.clientsOnThread);
-      this.env.ticker.begin();
+      this.env.ticker.begin(this.schedule.periodMs / this.env.clientsOnThread);
       this.spun = this.env.ticker.spinning;
     } else {
       this.closedLimit = this.serverCount * this.settings.connections * this.pipeline;

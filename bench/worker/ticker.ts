@@ -13,9 +13,9 @@
 // at 2k–24k/s, against 170–450 µs without the window); a request that leaves before its slot
 // counts its latency from its actual send, so an early send never shortens a latency. The window
 // is two request periods, at most 0.5 ms: at high rates it shrinks, so requests leave in bursts of
-// about two rather than of a dozen. Spinning instead (setImmediate until the slot) would be more
-// exact but burns a whole core per worker (measured: ~500 µs of CPU per request at 2k/s), taken
-// from the servers.
+// about two rather than of a dozen. Spinning (setImmediate until the slot) is more exact but burns
+// a whole core per worker (measured: ~500 µs of CPU per request at 2k/s), so the worker spins only
+// at high rates on a core of its own (SPIN_ABOVE_RATE_PER_SEC).
 // Ticks that repeat by themselves every period, re-armed only when a sooner one is needed, cut
 // the context switches per request from 5.8 to 3 at 2k/s but cost 4–6 µs more CPU per request at
 // 8k–24k/s (the core went idle and woke more often), with no better p99: not kept.
@@ -76,8 +76,6 @@ export class Ticker {
   private windowMs = MAX_WINDOW_MS;
   /** Steps pacing with this ticker now: the clients of one thread share it. */
   private users = 0;
-  /** The current schedule is fast enough to spin for (pacesBySpinning). */
-  private spinWanted = false;
   /** A setImmediate chain calls onDue once per event-loop turn. */
   private spinningNow = false;
   private readonly spin = (): void => {
@@ -119,15 +117,6 @@ export class Ticker {
     return this.spinningNow;
   }
 
-  /**
-   * Sets the send window for a schedule whose requests are `periodMs` apart (see sendWindowMs),
-   * and whether the next step spins (pacesBySpinning).
-   */
-  setPeriod(periodMs: number): void {
-    this.windowMs = sendWindowMs(periodMs);
-    this.spinWanted = pacesBySpinning(periodMs, this.ownCore);
-  }
-
   /** Asks for `onDue` at about clock time `dueMs` (performance.now() ms); replaces an earlier request. */
   wakeAt(dueMs: number): void {
     // A spinning loop looks at the schedule on every turn.
@@ -144,10 +133,14 @@ export class Ticker {
     Atomics.notify(this.control, TICKER_GENERATION);
   }
 
-  /** A step starts pacing with this ticker. */
-  begin(): void {
+  /**
+   * A step starts pacing with this ticker, its requests (of all clients on the thread) `periodMs`
+   * apart: sets the send window (sendWindowMs), and spins when the rate calls for it (pacesBySpinning).
+   */
+  begin(periodMs: number): void {
     this.users++;
-    if (this.spinWanted && !this.spinningNow) {
+    this.windowMs = sendWindowMs(periodMs);
+    if (pacesBySpinning(periodMs, this.ownCore) && !this.spinningNow) {
       this.spinningNow = true;
       setImmediate(this.spin);
     }
