@@ -28,7 +28,8 @@ export interface CoordinatorHooks {
   onInterval?(point: IntervalPoint): void;
   onStepDone?(step: StepResult): void;
   onPreload?(serverCount: number, keys: number): void;
-  onWarmUp?(seconds: number, serverCount: number): void;
+  /** The unmeasured warm-up before the first step starts (what it sends, as in its event). */
+  onWarmUp?(detail: string): void;
   /** The first measured step is about to start (the --chaos clock starts here). */
   onFirstStep?(): void;
 }
@@ -234,9 +235,10 @@ export class Coordinator {
         }
         if (!this.warmedUp && timing === null) {
           const seconds = config.warmupSec;
-          this.hooks.onWarmUp?.(seconds, planned.serverCount);
+          const detail = `${seconds} s of unmeasured GETs (${config.rateOpsPerSec === null ? 'closed loop' : `${config.rateOpsPerSec} ops/s`}) over ${planned.serverCount} server(s)`;
+          if (seconds > 0) this.hooks.onWarmUp?.(detail);
           await this.warmUp(stepServers, seconds);
-          if (seconds > 0) events.push({ tSec: this.elapsedSec(), kind: 'warm-up', detail: `${seconds} s of unmeasured GETs (${config.rateOpsPerSec === null ? 'closed loop' : `${config.rateOpsPerSec} ops/s`}) over ${planned.serverCount} server(s)` });
+          if (seconds > 0) events.push({ tSec: this.elapsedSec(), kind: 'warm-up', detail });
           if (signal.aborted) break;
         }
         // --steal_retries: a step taken while another tenant had the machine is measured again.

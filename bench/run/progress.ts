@@ -34,8 +34,8 @@ export class Progress implements CoordinatorHooks {
     this.note(`preloading ${keys} keys over ${serverCount} server(s)…`);
   }
 
-  onWarmUp(seconds: number, serverCount: number): void {
-    if (seconds > 0) this.note(`warming up: ${seconds} s of unmeasured GETs over ${serverCount} server(s)…`);
+  onWarmUp(detail: string): void {
+    this.note(`warming up: ${detail}…`);
   }
 
   onStepStart(planned: PlannedStep, targetOpsPerSec: number | null, plannedCount: number): void {

@@ -95,7 +95,7 @@ export async function runBench(config: BenchConfig, signal: AbortSignal): Promis
     if (signal.aborted) throw new InterruptedError('a signal');
     const hooks: CoordinatorHooks = {
       onPreload: (n, keys) => progress.onPreload(n, keys),
-      onWarmUp: (seconds, n) => progress.onWarmUp(seconds, n),
+      onWarmUp: (detail) => progress.onWarmUp(detail),
       onStepStart: (p, t, n) => progress.onStepStart(p, t, n),
       onInterval: (point) => progress.onInterval(point),
       onStepDone: (step) => progress.onStepDone(step),
